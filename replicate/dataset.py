@@ -1,0 +1,43 @@
+"""The in-memory dataset a paper's loader returns and the splits the harness trains on."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+
+@dataclass
+class Dataset:
+    """Arrays a paper's data loader returns.
+
+    x: inputs, shape (N, ...) (any float dtype the model accepts).
+    y: targets; int class ids of shape (N,) for classification, floats of shape (N,) or (N, d)
+       for regression.
+    class_names: names of classes 0..C-1 (classification) or None.
+    groups: optional per-example group ids of shape (N,) (e.g. GeoLife user ids) for group splits.
+    synthetic: True when the data is generated rather than the paper's real data.
+    description: one line saying what the data is (shown in the report).
+    provenance: where it came from (paths, hashes of raw files, generator settings).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    class_names: Optional[list[str]] = None
+    groups: Optional[np.ndarray] = None
+    synthetic: bool = False
+    description: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.x) != len(self.y):
+            raise ValueError(f"x has {len(self.x)} rows but y has {len(self.y)}")
+        if self.groups is not None and len(self.groups) != len(self.x):
+            raise ValueError(f"groups has {len(self.groups)} rows but x has {len(self.x)}")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        return None if self.class_names is None else len(self.class_names)
