@@ -1,0 +1,24 @@
+"""`python -m replicate paper=NAME [key=value ...]`: retrain a paper under controlled seeds and report."""
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from replicate import cli, config, schema
+
+schema.register()
+config.register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def replicate_paper(cfg: DictConfig) -> None:
+    from replicate.runner import run
+
+    with cli.user_errors():
+        outcome = run(config.settings_from_config(cfg))
+    if not outcome.ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    cli.main(replicate_paper)

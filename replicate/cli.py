@@ -1,0 +1,131 @@
+"""The command line: Hydra composes the config; user errors become one line and a non-zero exit."""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import os
+import re
+import sys
+from typing import Callable, Optional
+
+from replicate.errors import ReplicateError
+
+log = logging.getLogger(__name__)
+
+USER_ERROR_EXIT = 2
+
+
+def _overrides(argv: list[str]) -> list[str]:
+    return [arg for arg in argv if "=" in arg and not arg.startswith("-")]
+
+
+def _override_value(key: str, argv: list[str]) -> Optional[str]:
+    for override in _overrides(argv):
+        name, _, value = override.lstrip("+~").partition("=")
+        if name == key:
+            return value
+    return None
+
+
+def _valid_keys(parent: str, argv: list[str], config_name: str) -> list[str]:
+    """Keys that exist under `parent` in the config composed without the offending overrides."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import DictConfig, OmegaConf
+
+    from replicate.config import CONF_DIR
+
+    kept = [o for o in _overrides(argv) if not o.lstrip("+~").startswith(parent + ".") or not parent]
+    try:
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=[o for o in kept if not o.startswith("hydra")])
+        node = OmegaConf.select(cfg, parent) if parent else cfg
+        return sorted(str(k) for k in node.keys()) if isinstance(node, DictConfig) else []
+    except Exception:  # composing for a hint must never hide the real error
+        return []
+
+
+def _expected(message: str) -> str:
+    """What the schema wanted, in words, from an OmegaConf validation message."""
+    choices = re.search(r"expected one of \[([^\]]*)\]", message)
+    if choices:
+        return f"one of {choices.group(1)}"
+    for type_name, words in (("Integer", "an integer"), ("Float", "a number"), ("Boolean", "true or false")):
+        if f"converted to {type_name}" in message:
+            return words
+    return "a value of the type the schema expects (replicate/schema.py)"
+
+
+def describe_config_error(error: BaseException, argv: list[str], config_name: str = "config") -> str:
+    """One line for a Hydra/OmegaConf composition error: the key, the value received and the fix."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    cause = error
+    while cause.__cause__ is not None and not isinstance(cause, OmegaConfBaseException):
+        cause = cause.__cause__
+    text = str(error).strip()
+    full_key = getattr(cause, "full_key", None)
+    first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else text.splitlines()[0]
+
+    match = re.search(r"Could not override '([^']+)'", text)
+    key = full_key or (match.group(1) if match else None)
+    if key and ("not in struct" in str(cause) or "Key '" in first_line and "not" in first_line):
+        parent, _, leaf = key.rpartition(".")
+        valid = _valid_keys(parent, argv, config_name)
+        close = difflib.get_close_matches(leaf, valid, n=1)
+        hint = f"did you mean '{(parent + '.') if parent else ''}{close[0]}'? " if close else ""
+        listing = f"valid keys under {parent or 'the top level'}: {', '.join(valid)}" if valid else "check the spelling"
+        value = _override_value(key, argv)
+        received = f" (got {key}={value})" if value is not None else ""
+        return f"unknown config key '{key}'{received}; fix: {hint}{listing}"
+    if key:
+        value = _override_value(key, argv)
+        received = f"{key}={value}" if value is not None else key
+        return f"bad value for '{received}': {first_line}; fix: give '{key}' {_expected(first_line)}"
+    if "Could not find" in text:
+        options = re.search(r"Available options in '[^']+':(.*?)(Config search path|$)", text, re.S)
+        available = ", ".join(options.group(1).split()) if options else ""
+        return text.splitlines()[0] + (f"; fix: choose one of {available}" if available else "; fix: check the name against the files in conf/")
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Inside a Hydra task: a ReplicateError becomes one line on stderr and exit 2 (Hydra would log it twice)."""
+    try:
+        yield
+    except ReplicateError as error:
+        if os.environ.get("REPLICATE_TRACEBACK") == "1":
+            raise
+        print(f"replicate: error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+
+
+def main(task: Callable[[], None], argv: Optional[list[str]] = None) -> None:
+    """Run a Hydra-decorated `task`; print user errors as one line (exit 2), keep tracebacks for real bugs."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    argv = sys.argv[1:] if argv is None else argv
+    user_wants_traces = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    if user_wants_traces:
+        os.environ["REPLICATE_TRACEBACK"] = "1"
+    # Hydra re-raises instead of printing its own multi-line message; we print one line below.
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        task()
+    except ReplicateError as error:
+        if user_wants_traces:
+            raise
+        print(f"replicate: error: {error}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except (HydraException, OmegaConfBaseException) as error:
+        if user_wants_traces:
+            raise
+        print(f"replicate: error: {describe_config_error(error, argv)}", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT)
+    except KeyboardInterrupt:
+        print("replicate: interrupted; finished repeats are kept and the next run resumes", file=sys.stderr)
+        sys.exit(130)

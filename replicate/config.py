@@ -1,0 +1,182 @@
+"""From a composed Hydra config to plain, checked run settings; every problem is one line with its fix."""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+
+from replicate import metrics as metric_functions
+from replicate.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = PROJECT_ROOT / "conf"
+# Splits a paper can evaluate on; "fit" is the Keras training log at the kept epoch.
+KNOWN_SPLITS = ("train", "validation", "test", "fit")
+FIT_METRICS = {"classification": ("loss", "accuracy"), "regression": ("loss",)}
+
+
+def data_dir() -> str:
+    """Where datasets live: $REPLICATE_DATA_DIR, else the project's data/ folder."""
+    return os.environ.get("REPLICATE_DATA_DIR", str(PROJECT_ROOT / "data"))
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("data_dir"):
+        OmegaConf.register_new_resolver("data_dir", data_dir)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything one run needs, as plain values (no DictConfig past the entry point)."""
+
+    paper: dict[str, Any]
+    repeats: int
+    seed: int
+    determinism: str
+    threads: int
+    output_dir: str
+    report: dict[str, Any]
+    progress: Optional[bool]
+
+    @property
+    def headline(self) -> str:
+        return headline_column(self.paper)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "paper": self.paper,
+            "repeats": self.repeats,
+            "seed": self.seed,
+            "determinism": self.determinism,
+            "threads": self.threads,
+            "report": self.report,
+        }
+
+
+def headline_column(paper: dict) -> str:
+    """The metric column the report leads with: `paper.headline`, else the first claim's, else the first metric's."""
+    if paper.get("headline"):
+        return paper["headline"]
+    if paper.get("reported"):
+        claim = paper["reported"][0]
+        return metric_functions.column(claim["split"], claim["metric"])
+    return metric_functions.column(paper["evaluate_on"][0], paper["metrics"][0])
+
+
+def metric_columns(paper: dict) -> list[str]:
+    """Every metric column a repeat of this paper records, e.g. ['test_accuracy', 'fit_loss']."""
+    columns = []
+    for split in paper["evaluate_on"]:
+        names = FIT_METRICS[paper["task"]] if split == "fit" else paper["metrics"]
+        columns += [metric_functions.column(split, name) for name in names]
+    return columns
+
+
+def _suggest(value: str, choices) -> str:
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def settings_from_config(cfg: DictConfig) -> RunSettings:
+    """Resolve the composed config and check what the schema's types cannot: ranges and cross-references."""
+    container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True, enum_to_str=True)
+    settings = RunSettings(
+        paper=container["paper"],
+        repeats=container["repeats"],
+        seed=container["seed"],
+        determinism=container["determinism"],
+        threads=container["threads"],
+        output_dir=container["output_dir"],
+        report=container["report"],
+        progress=container.get("progress"),
+    )
+    check(settings)
+    return settings
+
+
+def check(settings: RunSettings) -> None:
+    if settings.repeats < 1:
+        raise ConfigError(f"repeats={settings.repeats}: must be at least 1; fix: repeats=30 (the default) or another positive integer")
+    if settings.seed < 0:
+        raise ConfigError(f"seed={settings.seed}: the master seed must be a non-negative integer; fix: seed=0")
+    if settings.threads < 1:
+        raise ConfigError(f"threads={settings.threads}: must be at least 1; fix: threads=1 (the default)")
+    report = settings.report
+    if not 0 < report["confidence"] < 1:
+        raise ConfigError(f"report.confidence={report['confidence']}: must be between 0 and 1; fix: report.confidence=0.95")
+    if report["tolerance"] <= 0:
+        raise ConfigError(f"report.tolerance={report['tolerance']}: must be positive; fix: e.g. report.tolerance=0.01")
+    check_paper(settings.paper)
+
+
+def check_paper(paper: dict) -> None:
+    task = paper["task"]
+    known = metric_functions.names(task)
+    for metric in paper["metrics"]:
+        if metric not in known:
+            raise ConfigError(
+                f"paper.metrics: '{metric}' is not a {task} metric replicate computes; "
+                f"{_suggest(metric, known)}fix: choose from {', '.join(known)}"
+            )
+    protocol = paper["protocol"]
+    if protocol["epochs"] < 1:
+        raise ConfigError(f"paper.protocol.epochs={protocol['epochs']}: must be at least 1; fix: e.g. paper.protocol.epochs=5")
+    if protocol["batch_size"] is not None and protocol["batch_size"] < 1:
+        raise ConfigError(f"paper.protocol.batch_size={protocol['batch_size']}: must be positive or null (whole training set); fix: e.g. paper.protocol.batch_size=64")
+    if not 0 <= protocol["validation_fraction"] < 1:
+        raise ConfigError(f"paper.protocol.validation_fraction={protocol['validation_fraction']}: must be in [0, 1); fix: e.g. 0.1")
+    splits = ["train", "test", "fit"] + (["validation"] if protocol["validation_fraction"] > 0 else [])
+    for split in paper["evaluate_on"]:
+        if split not in splits:
+            hint = " (a validation split needs paper.protocol.validation_fraction > 0)" if split == "validation" else ""
+            raise ConfigError(f"paper.evaluate_on: unknown split '{split}'{hint}; fix: choose from {', '.join(splits)}")
+    if protocol["keep"] == "best":
+        if protocol["monitor_metric"] not in paper["metrics"] + ["loss"]:
+            raise ConfigError(
+                f"paper.protocol.monitor_metric={protocol['monitor_metric']}: keep=best needs a metric the model is "
+                f"compiled with; fix: paper.protocol.monitor_metric={'accuracy' if task == 'classification' else 'loss'}"
+            )
+        if protocol["monitor_split"] not in splits or protocol["monitor_split"] == "fit":
+            raise ConfigError(
+                f"paper.protocol.monitor_split={protocol['monitor_split']}: keep=best watches a split each epoch; "
+                "fix: paper.protocol.monitor_split=validation (with validation_fraction > 0) or test (the paper's own, optimistic choice)"
+            )
+    columns = metric_columns(paper)
+    if paper.get("headline") and paper["headline"] not in columns:
+        raise ConfigError(
+            f"paper.headline={paper['headline']}: not a metric column of this paper; "
+            f"{_suggest(paper['headline'], columns)}fix: choose from {', '.join(columns)}"
+        )
+    for position, claim in enumerate(paper["reported"]):
+        check_claim(paper, claim, f"paper.reported[{position}]")
+    for position, external in enumerate(paper["external"]):
+        check_claim(paper, {**external, "statistic": "sample", "values": [run["value"] for run in external["runs"]]},
+                    f"paper.external[{position}]")
+
+
+def check_claim(paper: dict, claim: dict, where: str) -> None:
+    task = paper["task"]
+    split = claim["split"]
+    if split not in paper["evaluate_on"]:
+        raise ConfigError(
+            f"{where}.split='{split}': the paper does not evaluate on this split; "
+            f"fix: use one of {', '.join(paper['evaluate_on'])} or add '{split}' to paper.evaluate_on"
+        )
+    computed = FIT_METRICS[task] if split == "fit" else paper["metrics"]
+    if claim["metric"] not in computed:
+        raise ConfigError(
+            f"{where}.metric='{claim['metric']}': the paper does not compute this metric on split '{split}'; "
+            f"{_suggest(claim['metric'], computed)}fix: use one of {', '.join(computed)} or add it to paper.metrics"
+        )
+    statistic = claim["statistic"]
+    if statistic == "sample":
+        if not claim.get("values") or len(claim["values"]) < 2:
+            raise ConfigError(f"{where}: statistic=sample needs 'values' with at least two numbers; fix: list the reported sample, or use statistic=single_run with 'value'")
+    elif claim.get("value") is None:
+        raise ConfigError(f"{where}: statistic={statistic} needs 'value' (the reported number); fix: add value: <number>")
+    if statistic in ("mean_of_k", "best_of_k") and (claim.get("k") is None or claim["k"] < 1):
+        raise ConfigError(f"{where}: statistic={statistic} needs k (how many runs the paper aggregated), got {claim.get('k')}; fix: add k: <runs>, or use statistic=unknown")

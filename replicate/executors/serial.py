@@ -1,0 +1,20 @@
+"""Repeats one after another in the current process."""
+from __future__ import annotations
+
+from replicate import seeding
+from replicate.config import RunSettings
+from replicate.executors.common import ProgressLog, load_data
+from replicate.plan import RepeatSpec
+from replicate.store import RecordStore
+
+
+def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) -> None:
+    from replicate.train import run_repeat
+
+    seeding.configure_process(settings.threads, settings.determinism)
+    data = load_data(settings.paper)
+    progress = ProgressLog(len(specs), settings.headline)
+    for spec in specs:
+        record = run_repeat(settings.paper, spec, data)
+        store.write(record)
+        progress.finished(record)

@@ -1,0 +1,70 @@
+"""The repeats to run, as frozen specs: pure, no I/O."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from replicate.seeding import repeat_seeds
+from replicate.splits import split_random_state
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, determinism: str,
+                    versions: Mapping[str, str]) -> str:
+    """SHA-256 of everything that affects a repeat's result; a changed config never matches a stale record."""
+    payload = {
+        "paper": paper,
+        "master_seed": master_seed,
+        "repeat": index,
+        "threads": threads,
+        "determinism": determinism,
+        "versions": dict(versions),
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RepeatSpec:
+    """One repeat to run: its index, seeds per source of randomness, and the settings that fix its bits."""
+
+    index: int
+    master_seed: int
+    seeds: Mapping[str, int]
+    threads: int
+    determinism: str
+    identity: str
+    seed_notes: Mapping[str, str] = field(default_factory=dict)
+
+    def settings(self) -> dict[str, Any]:
+        return {"master_seed": self.master_seed, "threads": self.threads, "determinism": self.determinism}
+
+
+def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, determinism: str,
+              versions: Mapping[str, str]) -> list[RepeatSpec]:
+    """Specs for repeats 0..repeats-1 of a resolved paper config (plain containers)."""
+    pinned_split = split_random_state(paper["split"])
+    specs = []
+    for index in range(repeats):
+        seeds = repeat_seeds(master_seed, index)
+        notes = {}
+        if pinned_split is not None:
+            notes["split"] = f"fixed by the paper's split (random_state={pinned_split}); the split seed is unused"
+        if not paper["protocol"].get("shuffle", True):
+            notes["order"] = "shuffle=false: data order is fixed; the order seed is unused"
+        specs.append(
+            RepeatSpec(
+                index=index,
+                master_seed=master_seed,
+                seeds=seeds,
+                threads=threads,
+                determinism=determinism,
+                identity=repeat_identity(paper, master_seed, index, threads, determinism, versions),
+                seed_notes=notes,
+            )
+        )
+    return specs

@@ -1,0 +1,66 @@
+"""Report files (summary.json, results.csv, report.md) rebuilt from run.json and the per-repeat records."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from replicate.config import metric_columns
+from replicate.errors import ReplicateError
+from replicate.report.markdown import render_markdown
+from replicate.report.summary import build_summary
+from replicate.seeding import SOURCES
+from replicate.store import CorruptRecord, RecordStore, write_atomic
+
+
+def load_records(run_dir: Path, repeats: int) -> list[dict[str, Any]]:
+    store = RecordStore(run_dir)
+    records = []
+    for index in range(repeats):
+        try:
+            record = store.read(index)
+        except CorruptRecord as error:
+            raise ReplicateError(f"{store.path(index)}: corrupt record ({error}); fix: run the same command again to re-run that repeat") from error
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def results_table(paper: dict, records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per repeat: status, seeds, kept epoch, metrics, hashes, time (the report's raw rows)."""
+    rows = []
+    for record in sorted(records, key=lambda r: r["repeat"]):
+        row: dict[str, Any] = {"repeat": record["repeat"], "status": record["status"]}
+        row.update({f"seed_{source}": record["seeds"].get(source) for source in SOURCES})
+        row.update({column: record["metrics"].get(column) for column in metric_columns(paper)})
+        row["kept_epoch"] = record.get("kept_epoch")
+        row["wall_seconds"] = round(record.get("wall_seconds", math.nan), 3)
+        row["weights_sha256"] = record.get("weights_sha256")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_report(run_dir: str | Path) -> dict[str, Any]:
+    """Write summary.json, results.csv and report.md in `run_dir` from its stored records; returns the summary."""
+    from replicate.runner import read_run_file
+
+    run_dir = Path(run_dir)
+    run = read_run_file(run_dir)
+    records = load_records(run_dir, run["repeats"])
+    summary = build_summary(run, records)
+    table = results_table(run["paper"], records)
+    write_atomic(run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True, default=_json_default) + "\n")
+    write_atomic(run_dir / "results.csv", table.to_csv(index=False))
+    write_atomic(run_dir / "report.md", render_markdown(summary, table))
+    return summary
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    return str(value)

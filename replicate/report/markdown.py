@@ -1,0 +1,183 @@
+"""report.md: readable in a terminal, pasteable into a review; rendered from the summary alone."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Optional
+
+import pandas as pd
+
+from replicate.report.summary import VERDICT_WORDS
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        return f"{value:.{digits}g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v, digits) for v in value)
+    return str(value)
+
+
+def fmt_interval(interval: Optional[Iterable[float]], digits: int = 4) -> str:
+    if interval is None:
+        return "—"
+    low, high = list(interval)
+    if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
+        return "—"
+    return f"[{fmt(low, digits)}, {fmt(high, digits)}]"
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(fmt(cell) if not isinstance(cell, str) else cell for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def citation_line(citation: dict) -> str:
+    authors = ", ".join(citation.get("authors") or [])
+    where = citation.get("doi") or citation.get("url") or ""
+    return f"{authors} ({citation.get('year')}). *{citation.get('title')}*. {citation.get('venue')}. {where}".strip()
+
+
+def headline_lines(summary: dict) -> list[str]:
+    """The report's first lines: verdict per claim, paper, data, repeats, protocol notes."""
+    counts = summary["repeats"]
+    paper = summary["paper"]
+    lines = [f"# Replication report: {paper['citation'].get('title')} (`{paper['name']}`)", ""]
+    data = summary.get("data") or {}
+    if data.get("synthetic"):
+        lines += [
+            "> **Synthetic data.** These repeats trained on generated data, not the paper's. The achieved numbers "
+            "test the harness and the protocol; they are **not comparable with the paper's reported values**, and the "
+            "verdicts below say nothing about the paper.",
+            "",
+        ]
+    lines.append("**Verdicts**")
+    lines.append("")
+    for claim in summary["claims"]:
+        lines.append(f"- {claim['label']} (`{claim['column']}`, {claim['statistic']}): **{VERDICT_WORDS[claim['verdict']]}**. Rule: {claim['rule']}")
+    if not summary["claims"]:
+        lines.append("- the paper config lists no reported claims")
+    lines += [
+        "",
+        f"**Paper:** {citation_line(paper['citation'])}",
+        f"**Data:** {data.get('description') or 'not recorded'}" + (" (synthetic)" if data.get("synthetic") else ""),
+        f"**Repeats:** {counts['completed']} completed of {counts['requested']} requested "
+        f"({counts['attempted']} attempted, {counts['failed']} failed, {counts['diverged']} diverged, {counts['missing']} not run). "
+        "Statistics use completed repeats only; failed and diverged ones are counted here, not dropped silently.",
+        f"**Protocol:** `{paper['protocol']['name']}`; {paper['protocol']['epochs']} epochs, batch "
+        f"{paper['protocol']['batch_size'] or 'all'}, shuffle={paper['protocol']['shuffle']}, keeps the "
+        + (f"epoch with the best {paper['protocol']['monitor_split']} {paper['protocol']['monitor_metric']}" if paper['protocol']['keep'] == 'best' else "last epoch")
+        + ".",
+    ]
+    notes = list(paper["protocol"].get("notes") or []) + list(paper.get("notes") or [])
+    if paper["protocol"]["keep"] == "best" and paper["protocol"]["monitor_split"] == "test":
+        notes.insert(0, "The epoch is selected on the test set: the kept weights are chosen by test accuracy, so the reported test number is optimistically biased.")
+    for note in notes:
+        lines.append(f"- {note}")
+    return lines
+
+
+def render_markdown(summary: dict, results: pd.DataFrame) -> str:
+    lines = headline_lines(summary)
+    settings = summary["settings"]
+    conf = int(round(settings["confidence"] * 100))
+
+    lines += ["", "## Claims", ""]
+    rows = []
+    for claim in summary["claims"]:
+        achieved = summary["metrics"].get(claim["column"]) or {}
+        reported = claim["reported"]
+        rows.append([
+            claim["label"], f"`{claim['column']}`", claim["statistic"] + (f" (k={claim['k']})" if claim.get("k") else ""),
+            fmt(reported) if not isinstance(reported, (list, tuple)) else f"{len(reported)} values, median {fmt(float(pd.Series(reported).median()))}",
+            f"{fmt(achieved.get('mean'))} ± {fmt(achieved.get('std'))}" if achieved else "—",
+            fmt_interval(achieved.get("ci_bca")) if achieved else "—",
+            fmt(claim.get("percentile"), 3), claim["verdict"],
+        ])
+    if rows:
+        lines.append(table(["claim", "metric", "statistic", "reported", "achieved mean ± std", f"{conf}% CI of mean (BCa)", "reported percentile", "verdict"], rows))
+    for claim in summary["claims"]:
+        lines += ["", f"### {claim['label']}", "", f"Source: {claim['source']}."]
+        if claim.get("note"):
+            lines.append(f"Note: {claim['note']}")
+        lines.append(f"Rule: {claim['rule']}")
+        details = claim.get("details") or {}
+        if details:
+            lines += ["", table(["quantity", "value"], [[name, value] for name, value in details.items()])]
+        if claim.get("equivalence"):
+            eq = claim["equivalence"]
+            lines.append("")
+            lines.append(f"Equivalence (TOST, ±{fmt(eq['tolerance'])}, α={fmt(eq['alpha'])}): p = {fmt(eq['p_value'])}; "
+                         f"the achieved mean is {'' if eq['equivalent'] else 'not '}shown equivalent to the reported value within the tolerance.")
+
+    lines += ["", "## Achieved metrics", "",
+              f"Over completed repeats; std is the sample std (ddof=1); intervals are {conf}% intervals for the mean (t, and BCa bootstrap with {settings['bootstrap_resamples']} resamples).", ""]
+    rows = []
+    for column, s in summary["metrics"].items():
+        if s is None:
+            rows.append([f"`{column}`", 0] + ["—"] * 8)
+            continue
+        rows.append([f"`{column}`", s["n"], s["mean"], s["std"], s["median"], s["iqr"], s["min"], s["max"],
+                     fmt_interval(s["ci_t"]), fmt_interval(s["ci_bca"])])
+    lines.append(table(["metric", "n", "mean", "std", "median", "IQR", "min", "max", "CI (t)", "CI (BCa)"], rows))
+    if summary.get("test_noise"):
+        noise = summary["test_noise"]
+        lines += ["", f"Test-set noise vs seed noise: one run's accuracy on {noise['test_examples']} test examples has a binomial "
+                      f"standard error of {fmt(noise['binomial_se'])}; the between-seed std is {fmt(noise['between_seed_std'])}."]
+    if summary.get("precision"):
+        p = summary["precision"]
+        lines += ["", f"Precision of this estimate: the {conf}% interval's half-width is {fmt(p['half_width'])} at n = "
+                      f"{summary['repeats']['completed']}; about {p['repeats_needed']} repeats would bring it to the tolerance {fmt(p['tolerance'])}."]
+
+    for split, per_class in summary.get("per_class", {}).items():
+        lines += ["", f"## Per-class results on `{split}` (mean ± std over {per_class['n']} repeats)", ""]
+        rows = []
+        for i, name in enumerate(per_class["classes"]):
+            cells = [f"{i} {name}"]
+            for measure in ("precision", "recall", "f1"):
+                entry = per_class[measure][i]
+                cells.append(f"{fmt(entry['mean'], 3)} ± {fmt(entry['std'], 2)}")
+            cells.append(per_class["support"][i])
+            rows.append(cells)
+        lines.append(table(["class", "precision", "recall", "F1", "support"], rows))
+        worst = per_class["worst_class"]
+        lines += ["", f"Worst class by mean F1: {worst['index']} {worst['name']} ({fmt(worst['f1_mean'], 3)})."]
+
+    for external in summary.get("external", []):
+        lines += ["", f"## External replication: {external['label']}", "", f"Source: {external['source']}."]
+        if external.get("note"):
+            lines.append(external["note"])
+        lines.append(f"Their values of `{external['column']}`: {fmt(external['values'], 5)}.")
+        comparison = external.get("comparison")
+        if comparison:
+            lines += ["", table(["quantity", "value"], [[name, value] for name, value in comparison.items()])]
+
+    lines += ["", "## Methodology", "",
+              f"- Master seed {settings['master_seed']}; each repeat gets its own seed for each source of randomness "
+              f"({', '.join(settings['seed_sources'])}) from numpy's SeedSequence (spawn key (repeat, source)).",
+              f"- Determinism: `{settings['determinism']}`; {settings['threads']} intra-/inter-op thread(s) per repeat."]
+    for source, note in (settings.get("seed_notes") or {}).items():
+        lines.append(f"- {source}: {note}.")
+
+    compute = summary["compute"]
+    env = summary.get("environment") or {}
+    lines += ["", "## Environment and compute", "",
+              f"- Python {env.get('python')}, TensorFlow {env.get('tensorflow')}, Keras {env.get('keras')}, NumPy {env.get('numpy')}, scikit-learn {env.get('scikit-learn')}",
+              f"- CPU: {(env.get('cpu') or {}).get('model')} ({(env.get('cpu') or {}).get('logical_cores')} logical cores); oneDNN: {env.get('onednn')}",
+              f"- Training time: {fmt(compute['total_wall_seconds'], 4)} s in all, {fmt(compute['mean_wall_seconds_per_repeat'], 3)} s per repeat on average"]
+    if summary.get("failures"):
+        lines += ["", "## Repeats that did not complete", ""]
+        lines.append(table(["repeat", "status", "error"], [[f["repeat"], f["status"], f["error"] or "—"] for f in summary["failures"]]))
+
+    lines += ["", "## Every repeat", "", "Also in results.csv; each row is regenerable from records/repeat-NNNNN.json.", ""]
+    header = list(results.columns)
+    lines.append(table(header, [[(value[:12] if isinstance(value, str) and len(value) == 64 else value) for value in row] for row in results.itertuples(index=False)]))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,192 @@
+"""From the run file and per-repeat records to the summary every report file is rendered from (pure)."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any, Optional
+
+import numpy as np
+
+from replicate import metrics as metric_functions
+from replicate import stats
+from replicate.config import headline_column, metric_columns
+from replicate.seeding import SOURCES
+
+VERDICT_WORDS = {
+    "consistent": "consistent with the retrained distribution",
+    "optimistic": "better than the retrained model achieves (optimistic)",
+    "pessimistic": "worse than the retrained model achieves (pessimistic)",
+    "indeterminate": "no verdict (the claim's semantics are unknown)",
+}
+
+
+def _finite(values) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+def metric_values(records: list[dict], column: str) -> list[float]:
+    """Values of one metric column over completed repeats, in repeat order."""
+    return _finite(r["metrics"].get(column) for r in records if r["status"] == "completed")
+
+
+def _summary_dict(values: list[float], confidence: float, resamples: int) -> Optional[dict]:
+    if not values:
+        return None
+    return asdict(stats.summarize(values, confidence=confidence, n_resamples=resamples, random_state=0))
+
+
+def _claim_entry(claim: dict, values: list[float], report: dict) -> dict[str, Any]:
+    column = metric_functions.column(claim["split"], claim["metric"])
+    higher = metric_functions.higher_is_better(column)
+    reported = tuple(claim["values"]) if claim["statistic"] == "sample" else claim["value"]
+    entry = {
+        "label": claim.get("label") or column,
+        "column": column,
+        "statistic": claim["statistic"],
+        "k": claim.get("k"),
+        "reported": reported,
+        "reported_std": claim.get("std"),
+        "source": claim["source"],
+        "note": claim.get("note"),
+        "higher_is_better": higher,
+        "n": len(values),
+    }
+    if len(values) < 2:
+        entry.update(verdict="indeterminate", rule=f"only {len(values)} completed repeat(s); at least 2 are needed to compare", details={})
+        return entry
+    comparison = stats.compare_claim(
+        claim["statistic"], reported, values, k=claim.get("k"), higher_is_better=higher,
+        confidence=report["confidence"], n_resamples=report["bootstrap_resamples"], random_state=0,
+    )
+    entry.update(verdict=comparison.verdict, rule=comparison.rule, percentile=comparison.percentile,
+                 details=comparison.details)
+    if claim["statistic"] != "sample":
+        entry["equivalence"] = stats.tost(values, float(claim["value"]), report["tolerance"])
+    return entry
+
+
+def _per_class(records: list[dict], split: str, class_names: list[str], confidence: float) -> Optional[dict]:
+    rows = [r["per_class"][split] for r in records if r["status"] == "completed" and split in r.get("per_class", {})]
+    if not rows:
+        return None
+    table: dict[str, Any] = {"classes": class_names, "n": len(rows)}
+    for measure in ("precision", "recall", "f1"):
+        matrix = np.array([row[measure] for row in rows], dtype=float)  # (repeats, classes)
+        table[measure] = [
+            {"mean": float(col.mean()), "std": float(col.std(ddof=1)) if len(col) > 1 else float("nan"),
+             "ci_t": list(stats.summarize(col, confidence=confidence, n_resamples=0).ci_t) if len(col) > 1 else [float("nan")] * 2}
+            for col in matrix.T
+        ]
+    table["support"] = [int(v) for v in np.mean([row["support"] for row in rows], axis=0)]
+    confusion = np.array([row["confusion"] for row in rows], dtype=float)  # (repeats, C, C)
+    mean_confusion = confusion.mean(axis=0)
+    table["confusion_mean"] = mean_confusion.tolist()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["confusion_row_normalised"] = np.nan_to_num(mean_confusion / mean_confusion.sum(axis=1, keepdims=True)).tolist()
+    worst = int(np.argmin([entry["mean"] for entry in table["f1"]]))
+    table["worst_class"] = {"index": worst, "name": class_names[worst], "f1_mean": table["f1"][worst]["mean"]}
+    return table
+
+
+def build_summary(run: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Everything the report shows, computed from run.json's content and the records (repeat order)."""
+    paper, report = run["paper"], run["report"]
+    records = sorted(records, key=lambda r: r["repeat"])
+    statuses = [r["status"] for r in records]
+    counts = {
+        "requested": run["repeats"],
+        "attempted": len(records),
+        "completed": statuses.count("completed"),
+        "failed": statuses.count("failed"),
+        "diverged": statuses.count("diverged"),
+        "missing": run["repeats"] - len(records),
+    }
+    columns = metric_columns(paper)
+    metrics = {c: _summary_dict(metric_values(records, c), report["confidence"], report["bootstrap_resamples"]) for c in columns}
+    claims = [_claim_entry(c, metric_values(records, metric_functions.column(c["split"], c["metric"])), report)
+              for c in paper["reported"]]
+
+    data_info = next((r.get("data") for r in records if r.get("data")), {}) or {}
+    class_names = next((r.get("class_names") for r in records if r.get("class_names")), None)
+    per_class = {}
+    if class_names:
+        for split in paper["evaluate_on"]:
+            table = _per_class(records, split, class_names, report["confidence"])
+            if table:
+                per_class[split] = table
+
+    walls = [r["wall_seconds"] for r in records if "wall_seconds" in r]
+    environment = next((r["environment"] for r in records if r.get("environment")), {})
+    headline = headline_column(paper)
+    test_size = next((r["split_sizes"].get(headline.split("_", 1)[0]) for r in records if r.get("split_sizes")), None)
+    noise = None
+    if headline.endswith("_accuracy") and metrics.get(headline) and test_size:
+        noise = {
+            "test_examples": test_size,
+            "binomial_se": stats.binomial_se(metrics[headline]["mean"], test_size),
+            "between_seed_std": metrics[headline]["std"],
+        }
+    precision = None
+    headline_values = metric_values(records, headline)
+    if len(headline_values) >= 2:
+        std = float(np.std(headline_values, ddof=1))
+        precision = {
+            "half_width": stats.interval_half_width(headline_values, report["confidence"]),
+            "tolerance": report["tolerance"],
+            "repeats_needed": stats.repeats_needed(std, report["tolerance"], report["confidence"]),
+        }
+
+    return {
+        "paper": {
+            "name": paper["name"],
+            "citation": paper["citation"],
+            "task": paper["task"],
+            "protocol": paper["protocol"],
+            "notes": paper.get("notes", []),
+        },
+        "data": data_info,
+        "settings": {
+            "master_seed": run["seed"],
+            "threads": run["threads"],
+            "determinism": run["determinism"],
+            "confidence": report["confidence"],
+            "tolerance": report["tolerance"],
+            "bootstrap_resamples": report["bootstrap_resamples"],
+            "seed_sources": list(SOURCES),
+            "seed_notes": next((r.get("seed_notes") for r in records), {}) or {},
+        },
+        "repeats": counts,
+        "headline": headline,
+        "metrics": metrics,
+        "claims": claims,
+        "external": _external(paper, records, report),
+        "per_class": per_class,
+        "test_noise": noise,
+        "precision": precision,
+        "failures": [{"repeat": r["repeat"], "status": r["status"], "error": (r.get("error") or {}).get("message")}
+                     for r in records if r["status"] != "completed"],
+        "compute": {
+            "total_wall_seconds": float(sum(walls)),
+            "mean_wall_seconds_per_repeat": float(np.mean(walls)) if walls else None,
+        },
+        "environment": environment,
+        "versions": run.get("versions", {}),
+    }
+
+
+def _external(paper: dict, records: list[dict], report: dict) -> list[dict]:
+    """External replications (e.g. a reader's own retraining) beside ours, compared as samples."""
+    entries = []
+    for external in paper.get("external", []):
+        column = metric_functions.column(external["split"], external["metric"])
+        values = metric_values(records, column)
+        external_values = [run["value"] for run in external["runs"]]
+        entry = {
+            "label": external["label"], "source": external["source"], "column": column,
+            "values": external_values, "note": external.get("note"),
+            "per_class": [run.get("per_class") for run in external["runs"]],
+        }
+        if len(values) >= 2 and len(external_values) >= 2:
+            entry["comparison"] = stats.compare_groups(external_values, values)
+        entries.append(entry)
+    return entries

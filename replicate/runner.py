@@ -1,0 +1,85 @@
+"""Config -> plan -> executor -> per-repeat records -> report: one run of a paper."""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from replicate.config import RunSettings
+from replicate.environment import software_versions
+from replicate.plan import RepeatSpec, make_plan
+from replicate.store import RecordStore, write_atomic
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    attempted: int
+    completed: int
+    failed: int
+    diverged: int
+    reused: int
+    summary: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def plan_for(settings: RunSettings) -> list[RepeatSpec]:
+    return make_plan(settings.paper, settings.repeats, settings.seed, settings.threads, settings.determinism,
+                     software_versions())
+
+
+def write_run_file(run_dir: Path, settings: RunSettings) -> None:
+    """The run's resolved settings: with the records, all a report needs to be rebuilt."""
+    payload = {**settings.as_dict(), "versions": software_versions()}
+    write_atomic(run_dir / RUN_FILE, json.dumps(payload, indent=1, sort_keys=True) + "\n")
+
+
+def read_run_file(run_dir: Path) -> dict[str, Any]:
+    from replicate.errors import ReplicateError
+
+    path = Path(run_dir) / RUN_FILE
+    if not path.exists():
+        raise ReplicateError(f"{path}: no such file; fix: pass a run directory written by 'python -m replicate' (it holds run.json and records/)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome:
+    """Run every repeat not already finished in the run directory, then write the report."""
+    from replicate.executors import serial
+    from replicate.report import write_report
+
+    run_dir = Path(settings.output_dir)
+    store = RecordStore(run_dir)
+    plan = plan_for(settings)
+    todo = [spec for spec in plan if store.usable(spec.index, spec.identity) is None]
+    reused = len(plan) - len(todo)
+    if reused:
+        log.info("resuming in %s: %d of %d repeats already finished, %d to run", run_dir, reused, len(plan), len(todo))
+    write_run_file(run_dir, settings)
+
+    execute = execute or serial.execute
+    if todo:
+        execute(settings, todo, store)
+
+    summary = write_report(run_dir)
+    counts = summary["repeats"]
+    outcome = RunOutcome(
+        run_dir=run_dir,
+        attempted=counts["attempted"],
+        completed=counts["completed"],
+        failed=counts["failed"],
+        diverged=counts["diverged"],
+        reused=reused,
+        summary=summary,
+    )
+    log.info("report: %s", run_dir / "report.md")
+    return outcome

@@ -1,0 +1,147 @@
+"""The configuration schema: dataclasses registered with Hydra's ConfigStore, checked at composition."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class Determinism(str, Enum):
+    bitwise = "bitwise"
+    off = "off"
+
+
+class Statistic(str, Enum):
+    """What kind of number a paper reported."""
+
+    single_run = "single_run"
+    mean_of_k = "mean_of_k"
+    best_of_k = "best_of_k"
+    sample = "sample"
+    unknown = "unknown"
+
+
+class Keep(str, Enum):
+    """Which epoch's weights are kept at the end of training."""
+
+    last = "last"
+    best = "best"
+
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+
+
+@dataclass
+class Citation:
+    title: str = MISSING
+    authors: List[str] = MISSING
+    year: int = MISSING
+    venue: str = MISSING
+    doi: Optional[str] = None
+    url: Optional[str] = None
+
+
+@dataclass
+class Claim:
+    """One number (or sample of numbers) a paper reported."""
+
+    metric: str = MISSING
+    split: str = "test"
+    statistic: Statistic = MISSING
+    value: Optional[float] = None
+    values: Optional[List[float]] = None
+    k: Optional[int] = None
+    std: Optional[float] = None
+    per_class: Optional[Dict[str, Dict[str, float]]] = None
+    source: str = MISSING
+    label: Optional[str] = None
+    note: Optional[str] = None
+
+
+@dataclass
+class ExternalRun:
+    """One run of an external replication (e.g. a reader's retraining) shown beside ours."""
+
+    value: float = MISSING
+    per_class: Optional[Dict[str, Dict[str, float]]] = None
+
+
+@dataclass
+class ExternalReplication:
+    label: str = MISSING
+    source: str = MISSING
+    metric: str = MISSING
+    split: str = "test"
+    runs: List[ExternalRun] = field(default_factory=list)
+    note: Optional[str] = None
+
+
+@dataclass
+class Protocol:
+    """How the paper trained: optimizer, loss, epochs, batching and which weights are kept."""
+
+    name: str = "default"
+    optimizer: Dict[str, Any] = field(
+        default_factory=lambda: {"_target_": "keras.optimizers.Adam", "learning_rate": 0.001}
+    )
+    loss: str = MISSING
+    epochs: int = MISSING
+    # null = the whole training set in one batch
+    batch_size: Optional[int] = None
+    shuffle: bool = True
+    keep: Keep = Keep.last
+    # metric and split watched when keep=best, e.g. accuracy on 'test' (the faithful tmd_cnn protocol)
+    monitor_metric: Optional[str] = None
+    monitor_split: Optional[str] = None
+    # fraction of the training split carved off as a validation split (0 = none)
+    validation_fraction: float = 0.0
+    eval_batch_size: int = 1024
+    notes: List[str] = field(default_factory=list)
+
+
+@dataclass
+class PaperConfig:
+    name: str = MISSING
+    citation: Citation = field(default_factory=Citation)
+    task: Task = MISSING
+    model: Dict[str, Any] = MISSING
+    data: Dict[str, Any] = MISSING
+    split: Dict[str, Any] = MISSING
+    protocol: Protocol = field(default_factory=Protocol)
+    # metrics computed on every evaluated split; a claim names one of them and a split
+    metrics: List[str] = MISSING
+    evaluate_on: List[str] = field(default_factory=lambda: ["test"])
+    headline: Optional[str] = None
+    reported: List[Claim] = field(default_factory=list)
+    external: List[ExternalReplication] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportConfig:
+    confidence: float = 0.95
+    # |achieved mean - reported| within this is "equivalent" (TOST); in the metric's units
+    tolerance: float = 0.01
+    bootstrap_resamples: int = 9999
+
+
+@dataclass
+class Config:
+    paper: PaperConfig = MISSING
+    repeats: int = 30
+    seed: int = 0
+    determinism: Determinism = Determinism.bitwise
+    threads: int = 1
+    output_dir: str = MISSING
+    report: ReportConfig = field(default_factory=ReportConfig)
+    progress: Optional[bool] = None
+
+
+def register() -> None:
+    """Put the schema in Hydra's ConfigStore so config.yaml can start its defaults with it."""
+    ConfigStore.instance().store(name="replicate_schema", node=Config)

@@ -1,0 +1,132 @@
+"""Per-repeat records on disk: written atomically, checksummed, reused on resume, never overwritten."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from replicate.errors import ReplicateError
+
+log = logging.getLogger(__name__)
+
+RECORD_SCHEMA = 1
+_REQUIRED = ("schema", "repeat", "identity", "status", "seeds", "metrics", "checksum")
+FINISHED = ("completed", "diverged")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as JSON numbers and lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def record_checksum(record: dict[str, Any]) -> str:
+    body = {key: value for key, value in record.items() if key != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=_plain).encode()).hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file in the same folder, fsync, then rename: readers see all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class CorruptRecord(Exception):
+    pass
+
+
+class RecordStore:
+    """The records of one run directory: RUN_DIR/records/repeat-00000.json, one per repeat."""
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.run_dir = Path(run_dir)
+        self.directory = self.run_dir / "records"
+
+    def path(self, index: int) -> Path:
+        return self.directory / f"repeat-{index:05d}.json"
+
+    def write(self, record: dict[str, Any]) -> Path:
+        record = {"schema": RECORD_SCHEMA, **{k: v for k, v in record.items() if k != "checksum"}}
+        record["checksum"] = record_checksum(record)
+        path = self.path(record["repeat"])
+        # allow_nan=False: a NaN must have been turned into status 'diverged' and null, never a number.
+        write_atomic(path, json.dumps(record, indent=1, sort_keys=True, allow_nan=False, default=_plain) + "\n")
+        return path
+
+    def read(self, index: int) -> Optional[dict[str, Any]]:
+        """The record of repeat `index`, None if absent; raises CorruptRecord if unreadable or tampered."""
+        path = self.path(index)
+        if not path.exists():
+            return None
+        return read_record(path)
+
+    def set_aside(self, index: int, reason: str) -> Path:
+        """Move a record that cannot be used out of the way (kept, never deleted) so the repeat re-runs."""
+        path = self.path(index)
+        target = path.with_name(f"{path.name}.{reason}-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, target)
+        return target
+
+    def usable(self, index: int, identity: str) -> Optional[dict[str, Any]]:
+        """A finished record for this exact repeat identity, or None if it must (re-)run.
+
+        A corrupt record and a failed repeat's record are set aside (renamed, kept) and re-run.
+        A valid record of a *different* configuration stops the run: it is finished work and is not replaced.
+        """
+        try:
+            record = self.read(index)
+        except CorruptRecord as error:
+            moved = self.set_aside(index, "corrupt")
+            log.warning("%s is corrupt (%s); kept as %s and the repeat runs again", self.path(index), error, moved.name)
+            return None
+        if record is None:
+            return None
+        if record["identity"] != identity:
+            raise ReplicateError(
+                f"{self.path(index)}: this run directory holds repeat {index} of a different configuration "
+                f"(identity {record['identity'][:12]}, expected {identity[:12]}); "
+                "use another hydra.run.dir or move the old records away"
+            )
+        if record["status"] not in FINISHED:
+            self.set_aside(index, record["status"])
+            return None
+        return record
+
+    def existing(self) -> list[Path]:
+        return sorted(self.directory.glob("repeat-*.json"))
+
+    def load(self, indices: Iterable[int]) -> list[dict[str, Any]]:
+        records = []
+        for index in indices:
+            record = self.read(index)
+            if record is not None:
+                records.append(record)
+        return records
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorruptRecord(f"not valid JSON: {error}") from error
+    if not isinstance(record, dict) or any(key not in record for key in _REQUIRED):
+        missing = [key for key in _REQUIRED if not isinstance(record, dict) or key not in record]
+        raise CorruptRecord(f"missing fields {missing}")
+    if record["checksum"] != record_checksum(record):
+        raise CorruptRecord("checksum does not match the content")
+    return record

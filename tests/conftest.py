@@ -1,0 +1,55 @@
+"""Shared fixtures: compose the real configs with Hydra's compose API, run the real CLI in a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from replicate import config, schema
+
+ROOT = Path(__file__).resolve().parent.parent
+schema.register()
+config.register_resolvers()
+
+
+def compose_config(overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+def settings_for(overrides: list[str], output_dir: Path) -> config.RunSettings:
+    return config.settings_from_config(compose_config([*overrides, f"output_dir={output_dir}"]))
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    env.update({"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}, **extra)
+    return env
+
+
+def run_cli(args: list[str], cwd: Path | None = None, timeout: int = 600, module: str = "replicate",
+            **env: str) -> subprocess.CompletedProcess:
+    """`python -m replicate ARGS` in a real subprocess; returns the completed process (text output)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd or ROOT, env=cli_env(**env), capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def read_records(run_dir: Path) -> dict[int, dict]:
+    return {int(p.stem.split("-")[1]): json.loads(p.read_text()) for p in sorted((run_dir / "records").glob("repeat-*.json"))}
+
+
+@pytest.fixture
+def data_dir(tmp_path_factory, monkeypatch):
+    """A private data folder so tests never write into the project's data/."""
+    directory = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("REPLICATE_DATA_DIR", str(directory))
+    return directory
