@@ -94,13 +94,26 @@ def describe_config_error(error: BaseException, argv: list[str], config_name: st
 @contextlib.contextmanager
 def user_errors():
     """Inside a Hydra task: a ReplicateError becomes one line on stderr and exit 2 (Hydra would log it twice)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     try:
         yield
-    except ReplicateError as error:
+    except (ReplicateError, HydraException, OmegaConfBaseException) as error:
         if os.environ.get("REPLICATE_TRACEBACK") == "1":
             raise
-        print(f"replicate: error: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
+        print(f"replicate: error: {user_message(error)}", file=sys.stderr)
+        sys.exit(getattr(error, "exit_code", USER_ERROR_EXIT))
+
+
+def user_message(error: BaseException) -> str:
+    """Our own message when one is in the cause chain (e.g. raised inside a resolver), else a config description."""
+    cause: Optional[BaseException] = error
+    while cause is not None:
+        if isinstance(cause, ReplicateError):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return describe_config_error(error, sys.argv[1:])
 
 
 def main(task: Callable[[], None], argv: Optional[list[str]] = None) -> None:
@@ -116,16 +129,11 @@ def main(task: Callable[[], None], argv: Optional[list[str]] = None) -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         task()
-    except ReplicateError as error:
+    except (ReplicateError, HydraException, OmegaConfBaseException) as error:
         if user_wants_traces:
             raise
-        print(f"replicate: error: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
-    except (HydraException, OmegaConfBaseException) as error:
-        if user_wants_traces:
-            raise
-        print(f"replicate: error: {describe_config_error(error, argv)}", file=sys.stderr)
-        sys.exit(USER_ERROR_EXIT)
+        print(f"replicate: error: {user_message(error)}", file=sys.stderr)
+        sys.exit(getattr(error, "exit_code", USER_ERROR_EXIT))
     except KeyboardInterrupt:
         print("replicate: interrupted; finished repeats are kept and the next run resumes", file=sys.stderr)
         sys.exit(130)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -12,21 +11,13 @@ from omegaconf import DictConfig, OmegaConf
 from replicate import metrics as metric_functions
 from replicate.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from replicate.resolvers import PROJECT_ROOT
+from replicate.resolvers import register as register_resolvers  # noqa: F401 (the entry point's import)
+
 CONF_DIR = PROJECT_ROOT / "conf"
 # Splits a paper can evaluate on; "fit" is the Keras training log at the kept epoch.
 KNOWN_SPLITS = ("train", "validation", "test", "fit")
 FIT_METRICS = {"classification": ("loss", "accuracy"), "regression": ("loss",)}
-
-
-def data_dir() -> str:
-    """Where datasets live: $REPLICATE_DATA_DIR, else the project's data/ folder."""
-    return os.environ.get("REPLICATE_DATA_DIR", str(PROJECT_ROOT / "data"))
-
-
-def register_resolvers() -> None:
-    if not OmegaConf.has_resolver("data_dir"):
-        OmegaConf.register_new_resolver("data_dir", data_dir)
 
 
 @dataclass(frozen=True)
@@ -41,6 +32,7 @@ class RunSettings:
     output_dir: str
     report: dict[str, Any]
     progress: Optional[bool]
+    executor: dict[str, Any]
 
     @property
     def headline(self) -> str:
@@ -93,6 +85,7 @@ def settings_from_config(cfg: DictConfig) -> RunSettings:
         output_dir=container["output_dir"],
         report=container["report"],
         progress=container.get("progress"),
+        executor=container["executor"],
     )
     check(settings)
     return settings
@@ -105,6 +98,9 @@ def check(settings: RunSettings) -> None:
         raise ConfigError(f"seed={settings.seed}: the master seed must be a non-negative integer; fix: seed=0")
     if settings.threads < 1:
         raise ConfigError(f"threads={settings.threads}: must be at least 1; fix: threads=1 (the default)")
+    workers = settings.executor.get("workers")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"executor.workers={workers}: must be at least 1, or null for one per core; fix: executor.workers=2")
     report = settings.report
     if not 0 < report["confidence"] < 1:
         raise ConfigError(f"report.confidence={report['confidence']}: must be between 0 and 1; fix: report.confidence=0.95")

@@ -52,9 +52,17 @@ def read_run_file(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def executor_for(settings: RunSettings) -> Callable:
+    from replicate.executors import local, serial
+
+    name = settings.executor["name"]
+    if name == "serial":
+        return serial.execute
+    return lambda s, todo, store: local.execute(s, todo, store, workers=s.executor.get("workers"))
+
+
 def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome:
     """Run every repeat not already finished in the run directory, then write the report."""
-    from replicate.executors import serial
     from replicate.report import write_report
 
     run_dir = Path(settings.output_dir)
@@ -66,9 +74,8 @@ def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome
         log.info("resuming in %s: %d of %d repeats already finished, %d to run", run_dir, reused, len(plan), len(todo))
     write_run_file(run_dir, settings)
 
-    execute = execute or serial.execute
     if todo:
-        execute(settings, todo, store)
+        (execute or executor_for(settings))(settings, todo, store)
 
     summary = write_report(run_dir)
     counts = summary["repeats"]

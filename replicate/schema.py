@@ -57,7 +57,7 @@ class Claim:
     values: Optional[List[float]] = None
     k: Optional[int] = None
     std: Optional[float] = None
-    per_class: Optional[Dict[str, Dict[str, float]]] = None
+    per_class: Optional[Dict[str, Any]] = None  # class -> {precision, recall, f1, support}
     source: str = MISSING
     label: Optional[str] = None
     note: Optional[str] = None
@@ -68,7 +68,7 @@ class ExternalRun:
     """One run of an external replication (e.g. a reader's retraining) shown beside ours."""
 
     value: float = MISSING
-    per_class: Optional[Dict[str, Dict[str, float]]] = None
+    per_class: Optional[Dict[str, Any]] = None  # class -> {precision, recall, f1, support}
 
 
 @dataclass
@@ -130,9 +130,24 @@ class ReportConfig:
     bootstrap_resamples: int = 9999
 
 
+class ExecutorName(str, Enum):
+    serial = "serial"
+    local = "local"
+
+
+@dataclass
+class ExecutorConfig:
+    """Where repeats run; not part of a repeat's identity (every executor gives the same bits)."""
+
+    name: ExecutorName = ExecutorName.local
+    # worker processes for `local`; null = one per core (cores // threads)
+    workers: Optional[int] = None
+
+
 @dataclass
 class Config:
     paper: PaperConfig = MISSING
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
     repeats: int = 30
     seed: int = 0
     determinism: Determinism = Determinism.bitwise

@@ -1,0 +1,110 @@
+"""Repeats in a pool of worker processes on this machine, one core each; workers write their own records."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from replicate.config import RunSettings
+from replicate.dataset import Dataset
+from replicate.errors import ReplicateError
+from replicate.executors.common import ProgressLog, load_data
+from replicate.plan import RepeatSpec
+from replicate.store import RecordStore, write_atomic
+
+log = logging.getLogger(__name__)
+
+_worker: dict[str, Any] = {}
+
+
+def share_dataset(data: Dataset, directory: Path) -> Path:
+    """Save arrays as .npy once per run so every worker memory-maps them instead of loading its own copy."""
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("x", "y", "groups"):
+        array = getattr(data, name)
+        if array is not None:
+            np.save(directory / f"{name}.npy", np.ascontiguousarray(array))
+    meta = {"class_names": data.class_names, "synthetic": data.synthetic, "description": data.description,
+            "provenance": data.provenance, "has_groups": data.groups is not None}
+    write_atomic(directory / "meta.json", json.dumps(meta, default=str))
+    return directory
+
+
+def open_shared_dataset(directory: Path) -> Dataset:
+    import json
+
+    meta = json.loads((directory / "meta.json").read_text())
+    load = lambda name: np.load(directory / f"{name}.npy", mmap_mode="r")  # noqa: E731
+    return Dataset(x=load("x"), y=np.asarray(load("y")), class_names=meta["class_names"],
+                   groups=np.asarray(load("groups")) if meta["has_groups"] else None,
+                   synthetic=meta["synthetic"], description=meta["description"], provenance=meta["provenance"])
+
+
+def _init_worker(counter, cores: list[int], threads: int, determinism: str, data_dir: str, paper: dict,
+                 run_dir: str) -> None:
+    with counter.get_lock():
+        slot = counter.value
+        counter.value += 1
+    if hasattr(os, "sched_setaffinity") and len(cores) > 1:
+        # One worker per core: two pinned single-thread workers train ~2x one 2-thread process here.
+        start = (slot * threads) % len(cores)
+        os.sched_setaffinity(0, {cores[(start + i) % len(cores)] for i in range(threads)})
+    from replicate import seeding
+
+    seeding.configure_process(threads, determinism)
+    _worker.update(data=open_shared_dataset(Path(data_dir)), paper=paper, store=RecordStore(run_dir))
+
+
+def _run_in_worker(spec: RepeatSpec) -> dict[str, Any]:
+    from replicate.train import run_repeat
+
+    record = run_repeat(_worker["paper"], spec, _worker["data"])
+    _worker["store"].write(record)
+    return {key: record.get(key) for key in ("repeat", "status", "metrics", "wall_seconds")}
+
+
+def default_workers(threads: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, threads))
+
+
+def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
+            workers: Optional[int] = None) -> None:
+    workers = min(workers or default_workers(settings.threads), len(specs))
+    data = load_data(settings.paper)
+    shared = share_dataset(data, store.run_dir / ".shared-data")
+    del data
+    context = multiprocessing.get_context("spawn")
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    progress = ProgressLog(len(specs), settings.headline)
+    log.info("running %d repeats on %d worker processes (%d thread(s) each)", len(specs), workers, settings.threads)
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker,
+        initargs=(context.Value("i", 0), cores, settings.threads, settings.determinism, str(shared),
+                  settings.paper, str(store.run_dir)),
+    )
+    try:
+        pending = {pool.submit(_run_in_worker, spec) for spec in specs}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                progress.finished(future.result())
+    except BrokenProcessPool as error:
+        raise ReplicateError(
+            f"a worker process died (killed or out of memory) in {store.run_dir}; finished repeats are kept; "
+            "fix: run the same command again to resume the missing repeats"
+        ) from error
+    except KeyboardInterrupt:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
