@@ -16,6 +16,7 @@ class Dataset:
        for regression.
     class_names: names of classes 0..C-1 (classification) or None.
     groups: optional per-example group ids of shape (N,) (e.g. GeoLife user ids) for group splits.
+    folds: optional per-example names of a predefined split, shape (N,) (e.g. "train"/"test" for MNIST's own).
     synthetic: True when the data is generated rather than the paper's real data.
     description: one line saying what the data is (shown in the report).
     provenance: where it came from (paths, hashes of raw files, generator settings).
@@ -25,6 +26,7 @@ class Dataset:
     y: np.ndarray
     class_names: Optional[list[str]] = None
     groups: Optional[np.ndarray] = None
+    folds: Optional[np.ndarray] = None
     synthetic: bool = False
     description: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -32,8 +34,10 @@ class Dataset:
     def __post_init__(self) -> None:
         if len(self.x) != len(self.y):
             raise ValueError(f"x has {len(self.x)} rows but y has {len(self.y)}")
-        if self.groups is not None and len(self.groups) != len(self.x):
-            raise ValueError(f"groups has {len(self.groups)} rows but x has {len(self.x)}")
+        for name in ("groups", "folds"):
+            array = getattr(self, name)
+            if array is not None and len(array) != len(self.x):
+                raise ValueError(f"{name} has {len(array)} rows but x has {len(self.x)}")
 
     def __len__(self) -> int:
         return len(self.x)

@@ -28,6 +28,12 @@ def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, 
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
+def run_identity(paper: Mapping, master_seed: int, threads: int, determinism: str,
+                 versions: Mapping[str, str]) -> str:
+    """SHA-256 of what every repeat of a run shares (not `repeats`, so a run can be extended in place)."""
+    return repeat_identity(paper, master_seed, -1, threads, determinism, versions)
+
+
 @dataclass(frozen=True)
 class RepeatSpec:
     """One repeat to run: its index, seeds per source of randomness, and the settings that fix its bits."""

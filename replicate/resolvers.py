@@ -23,7 +23,17 @@ def switch(name: str, choices: dict, key: str = "setting"):
     return choices[name]
 
 
+def run_id(*, _root_) -> str:
+    """A short hash of everything that affects results: the default run directory, stable so a rerun resumes."""
+    from replicate.environment import software_versions
+    from replicate.plan import run_identity
+
+    paper = OmegaConf.to_container(_root_.paper, resolve=True, enum_to_str=True)
+    return run_identity(paper, int(_root_.seed), int(_root_.threads), str(_root_.determinism.value
+                        if hasattr(_root_.determinism, "value") else _root_.determinism), software_versions())[:12]
+
+
 def register() -> None:
-    for name, function in (("data_dir", data_dir), ("switch", switch)):
+    for name, function in (("data_dir", data_dir), ("switch", switch), ("run_id", run_id)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, function)

@@ -16,6 +16,16 @@ def same_data(data: Dataset, seed: int) -> dict[str, np.ndarray]:
     return {"train": everything, "test": everything}
 
 
+def predefined(data: Dataset, seed: int) -> dict[str, np.ndarray]:
+    """The split the data comes with (e.g. MNIST's own train/test files); `seed` is unused."""
+    if data.folds is None:
+        raise ConfigError(
+            "paper.split: predefined needs the data loader to name each example's fold; "
+            "this loader gives none; fix: use replicate.splits.holdout"
+        )
+    return {str(name): np.flatnonzero(data.folds == name) for name in np.unique(data.folds)}
+
+
 def holdout(
     data: Dataset,
     seed: int,

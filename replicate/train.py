@@ -36,10 +36,13 @@ def weights_sha256(weights: list[np.ndarray]) -> str:
 
 
 def instantiate(node: dict, **kwargs: Any) -> Any:
-    """Call a config node's `_target_` with its keys plus `kwargs` (Hydra's instantiate on plain dicts)."""
+    """Call a config node's `_target_` with its keys plus `kwargs` (Hydra's instantiate on plain dicts).
+
+    `kwargs` are passed as they are (a Dataset stays a Dataset); only the config's own values are converted.
+    """
     from hydra.utils import instantiate as hydra_instantiate
 
-    return hydra_instantiate(node, **kwargs, _convert_="all")
+    return hydra_instantiate(node, _partial_=True, _convert_="all")(**kwargs)
 
 
 def build_model(paper: dict, data: Dataset):
