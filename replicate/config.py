@@ -33,6 +33,8 @@ class RunSettings:
     report: dict[str, Any]
     progress: Optional[bool]
     executor: dict[str, Any]
+    vary: tuple[str, ...]
+    selfcheck: dict[str, Any]
 
     @property
     def headline(self) -> str:
@@ -45,6 +47,7 @@ class RunSettings:
             "seed": self.seed,
             "determinism": self.determinism,
             "threads": self.threads,
+            "vary": list(self.vary),
             "report": self.report,
         }
 
@@ -86,6 +89,8 @@ def settings_from_config(cfg: DictConfig) -> RunSettings:
         report=container["report"],
         progress=container.get("progress"),
         executor=container["executor"],
+        vary=tuple(container["vary"]),
+        selfcheck=container["selfcheck"],
     )
     check(settings)
     return settings
@@ -98,6 +103,11 @@ def check(settings: RunSettings) -> None:
         raise ConfigError(f"seed={settings.seed}: the master seed must be a non-negative integer; fix: seed=0")
     if settings.threads < 1:
         raise ConfigError(f"threads={settings.threads}: must be at least 1; fix: threads=1 (the default)")
+    from replicate.seeding import SOURCES
+
+    for source in settings.vary:
+        if source not in SOURCES:
+            raise ConfigError(f"vary: unknown source of randomness '{source}'; {_suggest(source, SOURCES)}fix: choose from {', '.join(SOURCES)}")
     workers = settings.executor.get("workers")
     if workers is not None and workers < 1:
         raise ConfigError(f"executor.workers={workers}: must be at least 1, or null for one per core; fix: executor.workers=2")

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from replicate.seeding import repeat_seeds
+from replicate.seeding import SOURCES, repeat_seeds
 from replicate.splits import split_random_state
 
 
@@ -15,12 +15,13 @@ def canonical_json(value: Any) -> str:
 
 
 def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, determinism: str,
-                    versions: Mapping[str, str]) -> str:
+                    versions: Mapping[str, str], seeds: Mapping[str, int] | None = None) -> str:
     """SHA-256 of everything that affects a repeat's result; a changed config never matches a stale record."""
     payload = {
         "paper": paper,
         "master_seed": master_seed,
         "repeat": index,
+        "seeds": dict(seeds or {}),
         "threads": threads,
         "determinism": determinism,
         "versions": dict(versions),
@@ -29,9 +30,9 @@ def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, 
 
 
 def run_identity(paper: Mapping, master_seed: int, threads: int, determinism: str,
-                 versions: Mapping[str, str]) -> str:
+                 versions: Mapping[str, str], vary: tuple[str, ...] = SOURCES) -> str:
     """SHA-256 of what every repeat of a run shares (not `repeats`, so a run can be extended in place)."""
-    return repeat_identity(paper, master_seed, -1, threads, determinism, versions)
+    return repeat_identity(paper, master_seed, -1, threads, determinism, versions, {"vary": sorted(vary)})
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,17 @@ class RepeatSpec:
 
 
 def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, determinism: str,
-              versions: Mapping[str, str]) -> list[RepeatSpec]:
-    """Specs for repeats 0..repeats-1 of a resolved paper config (plain containers)."""
+              versions: Mapping[str, str], vary: tuple[str, ...] = SOURCES) -> list[RepeatSpec]:
+    """Specs for repeats 0..repeats-1 of a resolved paper config (plain containers).
+
+    A source not in `vary` keeps repeat 0's seed in every repeat, so its contribution is frozen.
+    """
     pinned_split = split_random_state(paper["split"])
+    frozen = repeat_seeds(master_seed, 0)
     specs = []
     for index in range(repeats):
-        seeds = repeat_seeds(master_seed, index)
-        notes = {}
+        seeds = {source: (seed if source in vary else frozen[source]) for source, seed in repeat_seeds(master_seed, index).items()}
+        notes = {source: "fixed: the same seed in every repeat (not in `vary`)" for source in SOURCES if source not in vary}
         if pinned_split is not None:
             notes["split"] = f"fixed by the paper's split (random_state={pinned_split}); the split seed is unused"
         if not paper["protocol"].get("shuffle", True):
@@ -69,7 +74,7 @@ def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, dete
                 seeds=seeds,
                 threads=threads,
                 determinism=determinism,
-                identity=repeat_identity(paper, master_seed, index, threads, determinism, versions),
+                identity=repeat_identity(paper, master_seed, index, threads, determinism, versions, seeds),
                 seed_notes=notes,
             )
         )

@@ -34,7 +34,7 @@ class RunOutcome:
 
 def plan_for(settings: RunSettings) -> list[RepeatSpec]:
     return make_plan(settings.paper, settings.repeats, settings.seed, settings.threads, settings.determinism,
-                     software_versions())
+                     software_versions(), settings.vary)
 
 
 def write_run_file(run_dir: Path, settings: RunSettings) -> None:
@@ -58,7 +58,39 @@ def executor_for(settings: RunSettings) -> Callable:
     name = settings.executor["name"]
     if name == "serial":
         return serial.execute
+    if name == "ray":
+        from replicate.executors import ray_executor
+
+        return ray_executor.execute
     return lambda s, todo, store: local.execute(s, todo, store, workers=s.executor.get("workers"))
+
+
+def self_check(settings: RunSettings, store: RecordStore) -> None:
+    """Re-run one finished repeat in a fresh process and store the comparison (selfcheck.json) for the report."""
+    import subprocess
+    import sys
+
+    from replicate.verify import SELF_CHECK_FILE
+
+    target = store.run_dir / SELF_CHECK_FILE
+    index = settings.selfcheck["repeat"]
+    if settings.determinism != "bitwise" or not settings.selfcheck["enabled"] or index >= settings.repeats:
+        target.unlink(missing_ok=True)
+        return
+    record = store.read(index)
+    if record is None or record["status"] == "failed":
+        return
+    if target.exists():
+        previous = json.loads(target.read_text(encoding="utf-8"))
+        if previous and previous[0].get("recorded_weights_sha256") == record.get("weights_sha256"):
+            return  # already checked this very record (a resumed run)
+    log.info("self-check: re-running repeat %d in a fresh process to compare its bits", index)
+    result = subprocess.run(
+        [sys.executable, "-m", "replicate.verify", str(store.run_dir), "--repeat", str(index), "--output", str(target)],
+        capture_output=True, text=True,
+    )
+    if result.returncode not in (0, 1):
+        log.error("self-check could not run: %s", result.stderr.strip().splitlines()[-1:] or result.returncode)
 
 
 def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome:
@@ -77,6 +109,7 @@ def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome
     if todo:
         (execute or executor_for(settings))(settings, todo, store)
 
+    self_check(settings, store)
     summary = write_report(run_dir)
     counts = summary["repeats"]
     outcome = RunOutcome(

@@ -133,6 +133,7 @@ class ReportConfig:
 class ExecutorName(str, Enum):
     serial = "serial"
     local = "local"
+    ray = "ray"
 
 
 @dataclass
@@ -142,6 +143,19 @@ class ExecutorConfig:
     name: ExecutorName = ExecutorName.local
     # worker processes for `local`; null = one per core (cores // threads)
     workers: Optional[int] = None
+    # `ray`: the cluster to join ("auto", "ray://host:port", "127.0.0.1:6379"); null starts a local one
+    address: Optional[str] = None
+    # `ray`: resources each repeat asks for (CPUs default to `threads`)
+    cpus_per_repeat: Optional[float] = None
+    resources: Dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class SelfCheckConfig:
+    """Re-run one repeat in a fresh process after every run and compare its bits (skipped when determinism=off)."""
+
+    enabled: bool = True
+    repeat: int = 0
 
 
 @dataclass
@@ -152,8 +166,11 @@ class Config:
     seed: int = 0
     determinism: Determinism = Determinism.bitwise
     threads: int = 1
+    # sources of randomness that differ between repeats; the others keep one seed (init, order, dropout, split)
+    vary: List[str] = field(default_factory=lambda: ["split", "init", "order", "dropout"])
     output_dir: str = MISSING
     report: ReportConfig = field(default_factory=ReportConfig)
+    selfcheck: SelfCheckConfig = field(default_factory=SelfCheckConfig)
     progress: Optional[bool] = None
 
 

@@ -14,8 +14,9 @@ import numpy as np
 from replicate.config import RunSettings
 from replicate.dataset import Dataset
 from replicate.errors import ReplicateError
-from replicate.executors.common import ProgressLog, load_data
+from replicate.executors.common import load_data
 from replicate.plan import RepeatSpec
+from replicate.progress import make_progress
 from replicate.store import RecordStore, write_atomic
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def open_shared_dataset(directory: Path) -> Dataset:
                    synthetic=meta["synthetic"], description=meta["description"], provenance=meta["provenance"])
 
 
-def _init_worker(counter, cores: list[int], threads: int, determinism: str, data_dir: str, paper: dict,
+def _init_worker(counter, events, cores: list[int], threads: int, determinism: str, data_dir: str, paper: dict,
                  run_dir: str) -> None:
     with counter.get_lock():
         slot = counter.value
@@ -60,13 +61,15 @@ def _init_worker(counter, cores: list[int], threads: int, determinism: str, data
     from replicate import seeding
 
     seeding.configure_process(threads, determinism)
-    _worker.update(data=open_shared_dataset(Path(data_dir)), paper=paper, store=RecordStore(run_dir))
+    _worker.update(data=open_shared_dataset(Path(data_dir)), paper=paper, store=RecordStore(run_dir), events=events)
 
 
 def _run_in_worker(spec: RepeatSpec) -> dict[str, Any]:
     from replicate.train import run_repeat
 
-    record = run_repeat(_worker["paper"], spec, _worker["data"])
+    events = _worker["events"]
+    record = run_repeat(_worker["paper"], spec, _worker["data"],
+                        on_epoch=lambda repeat, epoch, logs: events.put((repeat, epoch, logs)))
     _worker["store"].write(record)
     return {key: record.get(key) for key in ("repeat", "status", "metrics", "wall_seconds")}
 
@@ -84,17 +87,19 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
     del data
     context = multiprocessing.get_context("spawn")
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
-    progress = ProgressLog(len(specs), settings.headline)
     log.info("running %d repeats on %d worker processes (%d thread(s) each)", len(specs), workers, settings.threads)
+    events = context.Queue()
+    progress = make_progress(settings.progress, len(specs), settings.headline, settings.paper["protocol"]["epochs"])
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker,
-        initargs=(context.Value("i", 0), cores, settings.threads, settings.determinism, str(shared),
+        initargs=(context.Value("i", 0), events, cores, settings.threads, settings.determinism, str(shared),
                   settings.paper, str(store.run_dir)),
     )
     try:
         pending = {pool.submit(_run_in_worker, spec) for spec in specs}
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+            _drain(events, progress)
             for future in done:
                 progress.finished(future.result())
     except BrokenProcessPool as error:
@@ -108,3 +113,14 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        progress.close()
+
+
+def _drain(events, progress) -> None:
+    import queue
+
+    while True:
+        try:
+            progress.epoch(*events.get_nowait())
+        except queue.Empty:
+            return

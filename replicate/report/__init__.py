@@ -14,6 +14,7 @@ from replicate.report.markdown import render_markdown
 from replicate.report.summary import build_summary
 from replicate.seeding import SOURCES
 from replicate.store import CorruptRecord, RecordStore, write_atomic
+from replicate.verify import SELF_CHECK_FILE
 
 
 def load_records(run_dir: Path, repeats: int) -> list[dict[str, Any]]:
@@ -50,12 +51,27 @@ def write_report(run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     run = read_run_file(run_dir)
     records = load_records(run_dir, run["repeats"])
-    summary = build_summary(run, records)
+    selfcheck_path = run_dir / SELF_CHECK_FILE
+    selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None
+    summary = _clean(build_summary(run, records, selfcheck))
     table = results_table(run["paper"], records)
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True, default=_json_default) + "\n")
     write_atomic(run_dir / "results.csv", table.to_csv(index=False))
     write_atomic(run_dir / "report.md", render_markdown(summary, table))
     return summary
+
+
+def _clean(value: Any) -> Any:
+    """NaN and infinities as null, tuples as lists, numpy scalars as numbers: strict JSON that reads back equal."""
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(item) for item in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(value: Any) -> Any:

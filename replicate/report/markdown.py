@@ -67,6 +67,7 @@ def headline_lines(summary: dict) -> list[str]:
         lines.append("- the paper config lists no reported claims")
     lines += [
         "",
+        f"**Bitwise reproducible:** {summary['reproducible']['text']}.",
         f"**Paper:** {citation_line(paper['citation'])}",
         f"**Data:** {data.get('description') or 'not recorded'}" + (" (synthetic)" if data.get("synthetic") else ""),
         f"**Repeats:** {counts['completed']} completed of {counts['requested']} requested "
@@ -163,6 +164,7 @@ def render_markdown(summary: dict, results: pd.DataFrame) -> str:
     lines += ["", "## Methodology", "",
               f"- Master seed {settings['master_seed']}; each repeat gets its own seed for each source of randomness "
               f"({', '.join(settings['seed_sources'])}) from numpy's SeedSequence (spawn key (repeat, source)).",
+              f"- Error bars cover: {', '.join(settings['varied']) or 'nothing (every source fixed)'}; fixed: {', '.join(settings['fixed']) or 'none'}.",
               f"- Determinism: `{settings['determinism']}`; {settings['threads']} intra-/inter-op thread(s) per repeat."]
     for source, note in (settings.get("seed_notes") or {}).items():
         lines.append(f"- {source}: {note}.")

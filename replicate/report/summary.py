@@ -88,8 +88,22 @@ def _per_class(records: list[dict], split: str, class_names: list[str], confiden
     return table
 
 
-def build_summary(run: dict[str, Any], records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Everything the report shows, computed from run.json's content and the records (repeat order)."""
+def reproducibility(run: dict[str, Any], selfcheck: Optional[list[dict]]) -> dict[str, Any]:
+    """Whether a repeat re-run in a fresh process gave the same bits, in words for the report's first lines."""
+    if run["determinism"] != "bitwise":
+        return {"status": "off", "text": "not checked: determinism=off, so results are not bitwise reproducible"}
+    if not selfcheck:
+        return {"status": "unchecked", "text": "not checked (self-check disabled or no finished repeat to re-run)"}
+    result = selfcheck[0]
+    if result["match"]:
+        return {"status": "yes", "text": f"yes: repeat {result['repeat']} re-run in a fresh process gave the same weights (SHA-256) and metrics"}
+    changed = ", ".join(result["environment_changes"]) or "nothing in the environment fingerprint"
+    return {"status": "no", "text": f"NO: repeat {result['repeat']} re-run differed in {', '.join(result['differences'])}; changed: {changed}"}
+
+
+def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
+                  selfcheck: Optional[list[dict]] = None) -> dict[str, Any]:
+    """Everything the report shows, computed from run.json's content, the records (repeat order) and the self-check."""
     paper, report = run["paper"], run["report"]
     records = sorted(records, key=lambda r: r["repeat"])
     statuses = [r["status"] for r in records]
@@ -153,9 +167,12 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]]) -> dict[st
             "tolerance": report["tolerance"],
             "bootstrap_resamples": report["bootstrap_resamples"],
             "seed_sources": list(SOURCES),
+            "varied": [s for s in SOURCES if s in run.get("vary", SOURCES)],
+            "fixed": [s for s in SOURCES if s not in run.get("vary", SOURCES)],
             "seed_notes": next((r.get("seed_notes") for r in records), {}) or {},
         },
         "repeats": counts,
+        "reproducible": reproducibility(run, selfcheck),
         "headline": headline,
         "metrics": metrics,
         "claims": claims,
