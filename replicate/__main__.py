@@ -13,10 +13,12 @@ config.register_resolvers()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def replicate_paper(cfg: DictConfig) -> None:
     from replicate.runner import run
+    from replicate.study import run_variance_study
 
     with cli.user_errors():
-        outcome = run(config.settings_from_config(cfg))
-    if not outcome.ok:
+        settings = config.settings_from_config(cfg)
+        outcomes = run_variance_study(settings) if settings.study == "variance" else [run(settings)]
+    if not all(outcome.ok for outcome in outcomes):
         sys.exit(1)
 
 

@@ -35,6 +35,7 @@ class RunSettings:
     executor: dict[str, Any]
     vary: tuple[str, ...]
     selfcheck: dict[str, Any]
+    study: Optional[str] = None
 
     @property
     def headline(self) -> str:
@@ -91,6 +92,7 @@ def settings_from_config(cfg: DictConfig) -> RunSettings:
         executor=container["executor"],
         vary=tuple(container["vary"]),
         selfcheck=container["selfcheck"],
+        study=container.get("study"),
     )
     check(settings)
     return settings

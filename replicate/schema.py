@@ -24,6 +24,12 @@ class Statistic(str, Enum):
     unknown = "unknown"
 
 
+class Study(str, Enum):
+    """A study runs several sets of repeats instead of one."""
+
+    variance = "variance"
+
+
 class Keep(str, Enum):
     """Which epoch's weights are kept at the end of training."""
 
@@ -171,6 +177,7 @@ class Config:
     output_dir: str = MISSING
     report: ReportConfig = field(default_factory=ReportConfig)
     selfcheck: SelfCheckConfig = field(default_factory=SelfCheckConfig)
+    study: Optional[Study] = None
     progress: Optional[bool] = None
 
 

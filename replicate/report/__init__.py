@@ -1,4 +1,4 @@
-"""Report files (summary.json, results.csv, report.md) rebuilt from run.json and the per-repeat records."""
+"""Report files (summary.json, results.csv, report.md, report.html, PNGs) rebuilt from run.json and the records."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,9 @@ import pandas as pd
 
 from replicate.config import metric_columns
 from replicate.errors import ReplicateError
+from replicate.report.html import render_html
 from replicate.report.markdown import render_markdown
+from replicate.report.plots import make_plots
 from replicate.report.summary import build_summary
 from replicate.seeding import SOURCES
 from replicate.store import CorruptRecord, RecordStore, write_atomic
@@ -55,9 +57,12 @@ def write_report(run_dir: str | Path) -> dict[str, Any]:
     selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None
     summary = _clean(build_summary(run, records, selfcheck))
     table = results_table(run["paper"], records)
+    figures = make_plots(summary, records, run_dir)
+    markdown = render_markdown(summary, table, figures)
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True, default=_json_default) + "\n")
     write_atomic(run_dir / "results.csv", table.to_csv(index=False))
-    write_atomic(run_dir / "report.md", render_markdown(summary, table))
+    write_atomic(run_dir / "report.md", markdown)
+    write_atomic(run_dir / "report.html", render_html(markdown, run_dir, f"replicate: {summary['paper']['name']}"))
     return summary
 
 

@@ -86,7 +86,12 @@ def headline_lines(summary: dict) -> list[str]:
     return lines
 
 
-def render_markdown(summary: dict, results: pd.DataFrame) -> str:
+def figure(figures: dict[str, str], name: str, caption: str) -> list[str]:
+    return ["", f"![{caption}]({figures[name]})"] if name in figures else []
+
+
+def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict[str, str]] = None) -> str:
+    figures = figures or {}
     lines = headline_lines(summary)
     settings = summary["settings"]
     conf = int(round(settings["confidence"] * 100))
@@ -105,6 +110,7 @@ def render_markdown(summary: dict, results: pd.DataFrame) -> str:
         ])
     if rows:
         lines.append(table(["claim", "metric", "statistic", "reported", "achieved mean ± std", f"{conf}% CI of mean (BCa)", "reported percentile", "verdict"], rows))
+    lines += figure(figures, "distribution", f"achieved {summary['headline']} (points and ECDF), reported values as dashed lines, central {conf}% of repeats shaded")
     for claim in summary["claims"]:
         lines += ["", f"### {claim['label']}", "", f"Source: {claim['source']}."]
         if claim.get("note"):
@@ -151,6 +157,8 @@ def render_markdown(summary: dict, results: pd.DataFrame) -> str:
         lines.append(table(["class", "precision", "recall", "F1", "support"], rows))
         worst = per_class["worst_class"]
         lines += ["", f"Worst class by mean F1: {worst['index']} {worst['name']} ({fmt(worst['f1_mean'], 3)})."]
+        lines += figure(figures, f"per_class_{split}", f"per-class precision, recall and F1 on {split}: mean and {conf}% t interval")
+        lines += figure(figures, f"confusion_{split}", f"mean confusion matrix on {split}")
 
     for external in summary.get("external", []):
         lines += ["", f"## External replication: {external['label']}", "", f"Source: {external['source']}."]
@@ -160,6 +168,9 @@ def render_markdown(summary: dict, results: pd.DataFrame) -> str:
         comparison = external.get("comparison")
         if comparison:
             lines += ["", table(["quantity", "value"], [[name, value] for name, value in comparison.items()])]
+
+    if "learning_curves" in figures:
+        lines += ["", "## Learning curves", ""] + figure(figures, "learning_curves", "median and 10-90% band across repeats; kept epochs marked")[1:]
 
     lines += ["", "## Methodology", "",
               f"- Master seed {settings['master_seed']}; each repeat gets its own seed for each source of randomness "

@@ -74,7 +74,7 @@ def _per_class(records: list[dict], split: str, class_names: list[str], confiden
         matrix = np.array([row[measure] for row in rows], dtype=float)  # (repeats, classes)
         table[measure] = [
             {"mean": float(col.mean()), "std": float(col.std(ddof=1)) if len(col) > 1 else float("nan"),
-             "ci_t": list(stats.summarize(col, confidence=confidence, n_resamples=0).ci_t) if len(col) > 1 else [float("nan")] * 2}
+             "ci_t": list(stats.summarize(col, confidence, n_resamples=0).ci_t)}
             for col in matrix.T
         ]
     table["support"] = [int(v) for v in np.mean([row["support"] for row in rows], axis=0)]

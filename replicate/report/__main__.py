@@ -1,0 +1,28 @@
+"""`python -m replicate.report RUN_DIR`: rebuild every report file from the stored records, without training."""
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from replicate.errors import ReplicateError
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m replicate.report", description=__doc__)
+    parser.add_argument("run_dir", type=Path, help="a run directory written by 'python -m replicate' (run.json, records/)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from replicate.report import write_report
+
+    try:
+        summary = write_report(args.run_dir)
+    except ReplicateError as error:
+        print(f"replicate.report: error: {error}", file=sys.stderr)
+        return 2
+    counts = summary["repeats"]
+    print(f"{args.run_dir / 'report.md'}: {counts['completed']} completed of {counts['requested']} repeats")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
