@@ -38,13 +38,15 @@ def distribution(summary: dict, records: list[dict], path: Path) -> Optional[Pat
         axis.axvspan(low, high, color="tab:blue", alpha=0.12, label=f"central {level:.0%} of repeats")
         axis.set_xlabel(column)
     colours = iter(["tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown"])
+    row = 0.3
     for claim in summary["claims"]:
         if claim["column"] != column:
             continue
         colour = next(colours, "black")
         reported = claim["reported"]
         if isinstance(reported, (list, tuple)):
-            strip.scatter(reported, np.full(len(reported), 0.3), marker="x", color=colour, label=f"reported: {claim['label']}")
+            strip.scatter(reported, np.full(len(reported), row), marker="x", color=colour, label=f"reported: {claim['label']}")
+            row += 0.15
             ecdf.axvline(float(np.median(reported)), color=colour, linestyle="--")
         else:
             for axis in (strip, ecdf):
@@ -53,6 +55,7 @@ def distribution(summary: dict, records: list[dict], path: Path) -> Optional[Pat
         if external["column"] == column:
             strip.scatter(external["values"], np.full(len(external["values"]), -0.3), marker="^", color="tab:gray",
                           label=external["label"][:40])
+    strip.set_ylim(-0.45, max(0.45, row + 0.1))
     strip.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.2), ncol=2)
     figure.suptitle(f"{summary['paper']['name']}: achieved {column} vs reported")
     figure.tight_layout()

@@ -1,0 +1,61 @@
+"""A paper that lives outside the repository, written by tests: config in its own folder, code in its own module."""
+from pathlib import Path
+from textwrap import dedent
+
+MODULE = '''
+"""A tiny classifier with dropout on Gaussian blobs: a test paper outside replicate's repository."""
+import numpy as np
+import keras
+from keras import layers
+
+from replicate.dataset import Dataset
+
+
+def build(input_shape=(4,), num_outputs=3, hidden=16, dropout=0.3, output_units=None):
+    """output_units hard-codes the last layer (as papers often do), ignoring num_outputs."""
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Dense(hidden, activation="relu")(inputs)
+    x = layers.Dropout(dropout)(x)
+    return keras.Model(inputs, layers.Dense(output_units or num_outputs, activation="softmax")(x))
+
+
+def load(num_examples=150, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, num_examples)
+    x = rng.normal(size=(num_examples, 4)) + y[:, None] * 1.5
+    return Dataset(x=x.astype("float32"), y=y, class_names=["a", "b", "c"], synthetic=True,
+                   description="Gaussian blobs (test data)")
+'''
+
+CONFIG = """
+name: {name}
+citation: {{title: A tiny test paper, authors: [Test], year: 2026, venue: tests}}
+task: classification
+model: {{_target_: {module}.build, hidden: 16, dropout: 0.3}}
+data: {{_target_: {module}.load, num_examples: 150}}
+split: {{_target_: replicate.splits.holdout, test_size: 0.3}}
+protocol:
+  loss: categorical_crossentropy
+  epochs: 3
+  batch_size: 16
+  shuffle: true
+metrics: [accuracy, macro_f1]
+evaluate_on: [test]
+reported:
+  - {{metric: accuracy, split: test, statistic: mean_of_k, k: 3, value: 0.8, source: "made up by the test"}}
+"""
+
+
+def write_external_paper(root: Path, name: str = "tiny_dropout") -> tuple[Path, Path]:
+    """Writes ROOT/conf/paper/NAME.yaml and ROOT/code/NAME_paper.py; returns (config dir, code dir)."""
+    conf, code = root / "conf", root / "code"
+    (conf / "paper").mkdir(parents=True, exist_ok=True)
+    code.mkdir(parents=True, exist_ok=True)
+    module = f"{name}_paper"
+    (code / f"{module}.py").write_text(dedent(MODULE))
+    (conf / "paper" / f"{name}.yaml").write_text(CONFIG.format(name=name, module=module))
+    return conf, code
+
+
+def external_args(conf: Path, name: str = "tiny_dropout") -> list[str]:
+    return [f"hydra.searchpath=[file://{conf}]", f"paper={name}"]
