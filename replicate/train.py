@@ -202,7 +202,8 @@ def _train_and_evaluate(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch: 
     seeding.reset_random_state(seeds["order"])
     history = model.fit(train_batches, epochs=epochs, shuffle=False, validation_data=validation_data,
                         callbacks=[_Epochs()], verbose=0)
-    history_dict = {key: [float(v) for v in values] for key, values in history.history.items()}
+    # A non-finite loss is stored as null (JSON has no NaN); the repeat is then 'diverged'.
+    history_dict = {key: [float(v) if math.isfinite(v) else None for v in values] for key, values in history.history.items()}
 
     kept_epoch = epochs
     if keeper is not None and keeper.weights is not None:
@@ -210,7 +211,7 @@ def _train_and_evaluate(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch: 
         kept_epoch = keeper.best_epoch
     final_weights = model.get_weights()
 
-    diverged = any(not math.isfinite(v) for v in history_dict.get("loss", []))
+    diverged = any(v is None for v in history_dict.get("loss", []))
     metrics: dict[str, Optional[float]] = {}
     per_class: dict[str, dict] = {}
     for split_name in paper["evaluate_on"]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -29,9 +28,10 @@ def spec_from_record(record: dict[str, Any]) -> RepeatSpec:
     )
 
 
-def _first_difference(old: list[float], new: list[float]) -> Optional[int]:
+def _first_difference(old: list[Optional[float]], new: list[Optional[float]]) -> Optional[int]:
+    """First epoch (1-based) whose value differs; null (a non-finite loss) equals null."""
     for epoch, (a, b) in enumerate(zip(old, new), start=1):
-        if a != b and not (math.isnan(a) and math.isnan(b)):
+        if a != b:
             return epoch
     return None if len(old) == len(new) else min(len(old), len(new)) + 1
 

@@ -11,8 +11,16 @@ from keras import layers
 from replicate.dataset import Dataset
 
 
-def build(input_shape=(4,), num_outputs=3, hidden=16, dropout=0.3, output_units=None):
-    """output_units hard-codes the last layer (as papers often do), ignoring num_outputs."""
+def build(input_shape=(4,), num_outputs=3, hidden=16, dropout=0.3, output_units=None, fail_if_draw_in=None):
+    """output_units hard-codes the last layer (as papers often do), ignoring num_outputs.
+
+    fail_if_draw_in=[low, high]: raise when Python's first random draw after seeding (a pure function of the
+    repeat's init seed) falls in [low, high): a repeat that fails, deterministically.
+    """
+    import random
+
+    if fail_if_draw_in is not None and fail_if_draw_in[0] <= random.random() < fail_if_draw_in[1]:
+        raise RuntimeError("simulated failure in the model builder")
     inputs = keras.Input(shape=input_shape)
     x = layers.Dense(hidden, activation="relu")(inputs)
     x = layers.Dropout(dropout)(x)

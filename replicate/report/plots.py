@@ -106,7 +106,8 @@ def learning_curves(records: list[dict], path: Path) -> Optional[Path]:
     figure, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
     for axis, key in zip(axes[0], keys):
         length = min(len(r["history"][key]) for r in finished)
-        curves = np.array([r["history"][key][:length] for r in finished], dtype=float)  # (repeats, epochs)
+        curves = np.array([[np.nan if v is None else v for v in r["history"][key][:length]] for r in finished],
+                          dtype=float)  # (repeats, epochs); null (non-finite) as NaN
         epochs = np.arange(1, length + 1)
         axis.fill_between(epochs, np.nanpercentile(curves, 10, axis=0), np.nanpercentile(curves, 90, axis=0),
                           alpha=0.25, color="tab:blue", label="10-90% of repeats")
