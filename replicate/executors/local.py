@@ -49,8 +49,20 @@ def open_shared_dataset(directory: Path) -> Dataset:
                    synthetic=meta["synthetic"], description=meta["description"], provenance=meta["provenance"])
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the main process dies (kill -9 included), so no orphan trains on."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _init_worker(counter, events, cores: list[int], threads: int, determinism: str, data_dir: str, paper: dict,
                  run_dir: str) -> None:
+    _die_with_parent()
     with counter.get_lock():
         slot = counter.value
         counter.value += 1
