@@ -108,3 +108,21 @@ def test_check_names_a_claim_on_a_metric_not_computed(external):
     result = run_cli([*external["args"], "paper.reported.0.metric=mse"], module="replicate.check", **external["env"])
     assert result.returncode == 2
     assert "paper.reported[0].metric='mse'" in result.stderr
+
+
+@pytest.mark.slow
+def test_variance_study_runs_one_group_per_source_and_nothing_varies_with_zero_spread(external):
+    run_dir = external["root"] / "study"
+    result = _run(external, ["study=variance", "repeats=3", f"hydra.run.dir={run_dir}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((run_dir / "variance_summary.json").read_text())
+    groups = {row["group"]: row for row in summary["groups"]}
+    assert set(groups) == {"split", "init", "order", "dropout", "all", "none"}
+    assert groups["none"]["std"] == 0
+    assert groups["all"]["std"] > 0 and groups["split"]["std"] > 0
+    assert groups["all"]["share_of_all_variance"] == pytest.approx(1.0)
+    report = (run_dir / "variance_report.md").read_text()
+    assert "Spread with nothing varying: zero, as bitwise determinism promises." in report
+    assert (run_dir / "variance.png").stat().st_size > 0
+    for name in groups:  # each group is an ordinary run directory with its own report
+        assert (run_dir / "variance" / name / "report.md").exists()

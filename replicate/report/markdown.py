@@ -146,15 +146,26 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
 
     for split, per_class in summary.get("per_class", {}).items():
         lines += ["", f"## Per-class results on `{split}` (mean ± std over {per_class['n']} repeats)", ""]
+        references = per_class.get("reference") or []
+        header = ["class"]
+        for measure in ("precision", "recall", "F1"):
+            header.append(f"{measure} (ours, {conf}% CI)")
+            header += [f"{measure} ({ref['label'][:28]}; Δ)" for ref in references]
         rows = []
         for i, name in enumerate(per_class["classes"]):
             cells = [f"{i} {name}"]
             for measure in ("precision", "recall", "f1"):
                 entry = per_class[measure][i]
-                cells.append(f"{fmt(entry['mean'], 3)} ± {fmt(entry['std'], 2)}")
+                cells.append(f"{fmt(entry['mean'], 3)} ± {fmt(entry['std'], 2)} {fmt_interval(entry['ci_t'], 3)}")
+                for ref in references:
+                    value = ref[measure][i]
+                    cells.append("—" if value is None else f"{fmt(value, 3)} ({entry['mean'] - value:+.3f})")
             cells.append(per_class["support"][i])
             rows.append(cells)
-        lines.append(table(["class", "precision", "recall", "F1", "support"], rows))
+        lines.append(table(header + ["support"], rows))
+        if references:
+            lines += ["", "Δ = our mean minus theirs (their value is the mean over their runs: "
+                      + "; ".join(f"{r['label']}: {r['runs']} run(s)" for r in references) + ")."]
         worst = per_class["worst_class"]
         lines += ["", f"Worst class by mean F1: {worst['index']} {worst['name']} ({fmt(worst['f1_mean'], 3)})."]
         lines += figure(figures, f"per_class_{split}", f"per-class precision, recall and F1 on {split}: mean and {conf}% t interval")

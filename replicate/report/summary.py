@@ -127,6 +127,7 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
         for split in paper["evaluate_on"]:
             table = _per_class(records, split, class_names, report["confidence"])
             if table:
+                table["reference"] = _reference_per_class(paper, split, class_names)
                 per_class[split] = table
 
     walls = [r["wall_seconds"] for r in records if "wall_seconds" in r]
@@ -189,6 +190,25 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
         "environment": environment,
         "versions": run.get("versions", {}),
     }
+
+
+def _reference_per_class(paper: dict, split: str, class_names: list[str]) -> list[dict]:
+    """Per-class numbers the paper or an external replication gave on `split` (mean over their runs)."""
+    references = []
+    sources = [(c.get("label") or "reported", [c.get("per_class")]) for c in paper.get("reported", [])
+               if c.get("per_class") and c["split"] == split]
+    sources += [(e["label"], [run.get("per_class") for run in e["runs"]]) for e in paper.get("external", [])
+                if e["split"] == split and any(run.get("per_class") for run in e["runs"])]
+    for label, tables in sources:
+        tables = [t for t in tables if t]
+        entry = {"label": label, "runs": len(tables)}
+        for measure in ("precision", "recall", "f1"):
+            entry[measure] = [
+                float(np.mean(values)) if (values := [t[name][measure] for t in tables if name in t and measure in t[name]]) else None
+                for name in class_names
+            ]
+        references.append(entry)
+    return references
 
 
 def _external(paper: dict, records: list[dict], report: dict) -> list[dict]:
