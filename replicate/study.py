@@ -98,11 +98,9 @@ def write_variance_report(root: Path, settings: RunSettings) -> Path:
 
 
 def _plot(rows: list[dict], column: str, path: Path) -> Path | None:
-    import matplotlib
+    from replicate.report.plots import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 3.4))
     names = [r["group"] for r in rows]
     stds = np.array([r["std"] for r in rows], dtype=float)
@@ -112,7 +110,4 @@ def _plot(rows: list[dict], column: str, path: Path) -> Path | None:
     axis.errorbar(names, np.nan_to_num(stds), yerr=[np.nan_to_num(stds - low), np.nan_to_num(high - stds)], fmt="none", color="black", capsize=4)
     axis.set_ylabel(f"std of {column}")
     axis.set_title("seed-to-seed spread by source of randomness")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save(figure, path)

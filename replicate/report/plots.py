@@ -9,7 +9,7 @@ import numpy as np
 from replicate.report.summary import metric_values
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
@@ -18,13 +18,21 @@ def _pyplot():
     return plt
 
 
+def save(figure, path: Path) -> Path:
+    """Lay out, write the PNG and free the figure (every plot of a report goes through here)."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    pyplot().close(figure)
+    return path
+
+
 def distribution(summary: dict, records: list[dict], path: Path) -> Optional[Path]:
     """Strip plot and ECDF of the headline metric, reported values as lines, the central band of runs shaded."""
     column = summary["headline"]
     values = np.array(metric_values(records, column))
     if len(values) == 0:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, (strip, ecdf) = plt.subplots(1, 2, figsize=(10, 3.6))
     jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(values))
     strip.scatter(values, jitter, s=18, alpha=0.7, color="tab:blue", label=f"achieved ({len(values)} repeats)")
@@ -58,10 +66,7 @@ def distribution(summary: dict, records: list[dict], path: Path) -> Optional[Pat
     strip.set_ylim(-0.45, max(0.45, row + 0.1))
     strip.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.2), ncol=2)
     figure.suptitle(f"{summary['paper']['name']}: achieved {column} vs reported")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def per_class_forest(summary: dict, split: str, path: Path) -> Optional[Path]:
@@ -69,7 +74,7 @@ def per_class_forest(summary: dict, split: str, path: Path) -> Optional[Path]:
     table = summary["per_class"].get(split)
     if not table:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     classes = table["classes"]
     figure, axes = plt.subplots(1, 3, figsize=(11, 0.5 * len(classes) + 1.6), sharey=True)
     positions = np.arange(len(classes))
@@ -90,10 +95,7 @@ def per_class_forest(summary: dict, split: str, path: Path) -> Optional[Path]:
         axis.grid(axis="x", alpha=0.3)
     axes[0].legend(fontsize=7)
     figure.suptitle(f"per-class results on {split}")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def learning_curves(records: list[dict], path: Path) -> Optional[Path]:
@@ -102,7 +104,7 @@ def learning_curves(records: list[dict], path: Path) -> Optional[Path]:
     if not finished:
         return None
     keys = sorted(finished[0]["history"])
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
     for axis, key in zip(axes[0], keys):
         length = min(len(r["history"][key]) for r in finished)
@@ -119,10 +121,7 @@ def learning_curves(records: list[dict], path: Path) -> Optional[Path]:
         axis.set_title(key)
         axis.set_xlabel("epoch")
     axes[0][0].legend(fontsize=7)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def confusion(summary: dict, split: str, path: Path) -> Optional[Path]:
@@ -130,7 +129,7 @@ def confusion(summary: dict, split: str, path: Path) -> Optional[Path]:
     table = summary["per_class"].get(split)
     if not table:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     counts = np.array(table["confusion_mean"])
     normalised = np.array(table["confusion_row_normalised"])
     classes = table["classes"]
@@ -146,10 +145,7 @@ def confusion(summary: dict, split: str, path: Path) -> Optional[Path]:
     axis.set_ylabel("true")
     figure.colorbar(image, ax=axis, fraction=0.046)
     axis.set_title(f"mean confusion matrix on {split}")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 def make_plots(summary: dict, records: list[dict], run_dir: Path) -> dict[str, str]:

@@ -79,11 +79,9 @@ def write_sweep_report(sweep_dir: Path) -> Path | None:
 def _plot(runs: list[dict[str, Any]], path: Path) -> Path | None:
     if not any(run["values"] for run in runs):
         return None
-    import matplotlib
+    from replicate.report.plots import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(max(4, 1.6 * len(runs)), 3.8))
     data = [run["values"] or [np.nan] for run in runs]
     axis.boxplot(data, showfliers=False)
@@ -92,10 +90,7 @@ def _plot(runs: list[dict[str, Any]], path: Path) -> Path | None:
         axis.scatter(position + rng.uniform(-0.12, 0.12, len(values)), values, s=12, alpha=0.7)
     axis.set_xticks(range(1, len(runs) + 1), [run["name"] or "(defaults)" for run in runs], rotation=20, ha="right", fontsize=7)
     axis.set_ylabel(runs[0]["column"])
-    figure.tight_layout()
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return path
+    return save(figure, path)
 
 
 class SweepReport(Callback):
