@@ -50,14 +50,14 @@ class LogProgress:
 class RichProgress(LogProgress):
     """Repeats done/total with elapsed time and ETA, the current epoch of each running repeat, and the running mean."""
 
-    def __init__(self, total: int, headline: str, epochs: int):
+    def __init__(self, total: int, headline: str, epochs: int, console=None):
         super().__init__(total, headline, epochs)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         self.bar = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"),
-            transient=False,
+            transient=False, console=console,
         )
         self.overall = self.bar.add_task("repeats", total=total, note="")
         self.tasks: dict[int, Any] = {}
