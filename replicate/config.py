@@ -33,7 +33,7 @@ class RunSettings:
     report: dict[str, Any]
     progress: Optional[bool]
     executor: dict[str, Any]
-    vary: tuple[str, ...]
+    vary: Optional[tuple[str, ...]]
     selfcheck: dict[str, Any]
     study: Optional[str] = None
 
@@ -48,7 +48,7 @@ class RunSettings:
             "seed": self.seed,
             "determinism": self.determinism,
             "threads": self.threads,
-            "vary": list(self.vary),
+            "vary": None if self.vary is None else list(self.vary),
             "report": self.report,
         }
 
@@ -90,7 +90,7 @@ def settings_from_config(cfg: DictConfig) -> RunSettings:
         report=container["report"],
         progress=container.get("progress"),
         executor=container["executor"],
-        vary=tuple(container["vary"]),
+        vary=None if container["vary"] is None else tuple(container["vary"]),
         selfcheck=container["selfcheck"],
         study=container.get("study"),
     )
@@ -107,7 +107,7 @@ def check(settings: RunSettings) -> None:
         raise ConfigError(f"threads={settings.threads}: must be at least 1; fix: threads=1 (the default)")
     from replicate.seeding import SOURCES
 
-    for source in settings.vary:
+    for source in settings.vary or ():
         if source not in SOURCES:
             raise ConfigError(f"vary: unknown source of randomness '{source}'; {_suggest(source, SOURCES)}fix: choose from {', '.join(SOURCES)}")
     workers = settings.executor.get("workers")

@@ -30,9 +30,10 @@ def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, 
 
 
 def run_identity(paper: Mapping, master_seed: int, threads: int, determinism: str,
-                 versions: Mapping[str, str], vary: tuple[str, ...] = SOURCES) -> str:
+                 versions: Mapping[str, str], vary: tuple[str, ...] | None = None) -> str:
     """SHA-256 of what every repeat of a run shares (not `repeats`, so a run can be extended in place)."""
-    return repeat_identity(paper, master_seed, -1, threads, determinism, versions, {"vary": sorted(vary)})
+    return repeat_identity(paper, master_seed, -1, threads, determinism, versions,
+                           {"vary": "paper" if vary is None else sorted(vary)})
 
 
 @dataclass(frozen=True)
@@ -46,27 +47,37 @@ class RepeatSpec:
     determinism: str
     identity: str
     seed_notes: Mapping[str, str] = field(default_factory=dict)
+    # the user's `vary` lists split although the paper pins its split: the split seed is used instead
+    unpin_split: bool = False
 
     def settings(self) -> dict[str, Any]:
-        return {"master_seed": self.master_seed, "threads": self.threads, "determinism": self.determinism}
+        return {"master_seed": self.master_seed, "threads": self.threads, "determinism": self.determinism,
+                "unpin_split": self.unpin_split}
 
 
 def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, determinism: str,
-              versions: Mapping[str, str], vary: tuple[str, ...] = SOURCES) -> list[RepeatSpec]:
+              versions: Mapping[str, str], vary: tuple[str, ...] | None = None) -> list[RepeatSpec]:
     """Specs for repeats 0..repeats-1 of a resolved paper config (plain containers).
 
-    A source not in `vary` keeps repeat 0's seed in every repeat, so its contribution is frozen.
+    vary=None: every source the paper's protocol has varies (a split the paper pins, e.g. random_state=7,
+    stays pinned). An explicit `vary` freezes the sources it leaves out (repeat 0's seed in every repeat), and
+    listing `split` unpins a pinned split.
     """
     pinned_split = split_random_state(paper["split"])
+    unpin_split = vary is not None and "split" in vary and pinned_split is not None
+    varying = SOURCES if vary is None else tuple(vary)
     frozen = repeat_seeds(master_seed, 0)
     specs = []
     for index in range(repeats):
-        seeds = {source: (seed if source in vary else frozen[source]) for source, seed in repeat_seeds(master_seed, index).items()}
-        notes = {source: "fixed: the same seed in every repeat (not in `vary`)" for source in SOURCES if source not in vary}
-        if pinned_split is not None:
+        seeds = {source: (seed if source in varying else frozen[source])
+                 for source, seed in repeat_seeds(master_seed, index).items()}
+        notes = {source: "fixed: the same seed in every repeat (not in `vary`)" for source in SOURCES if source not in varying}
+        if pinned_split is not None and not unpin_split and "split" in varying:
             notes["split"] = f"fixed by the paper's split (random_state={pinned_split}); the split seed is unused"
-        if not paper["protocol"].get("shuffle", True):
-            notes["order"] = "shuffle=false: data order is fixed; the order seed is unused"
+        if unpin_split:
+            notes["split"] = f"varies: `vary` lists split, overriding the paper's random_state={pinned_split}"
+        if not paper["protocol"].get("shuffle", True) and "order" in varying:
+            notes["order"] = "fixed: shuffle=false, so data order is the same in every repeat; the order seed is unused"
         specs.append(
             RepeatSpec(
                 index=index,
@@ -74,8 +85,10 @@ def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, dete
                 seeds=seeds,
                 threads=threads,
                 determinism=determinism,
-                identity=repeat_identity(paper, master_seed, index, threads, determinism, versions, seeds),
+                identity=repeat_identity(paper, master_seed, index, threads, determinism, versions,
+                                         {**seeds, "unpin_split": int(unpin_split)}),
                 seed_notes=notes,
+                unpin_split=unpin_split,
             )
         )
     return specs

@@ -31,7 +31,7 @@ def run_id(*, _root_) -> str:
     paper = OmegaConf.to_container(_root_.paper, resolve=True, enum_to_str=True)
     return run_identity(paper, int(_root_.seed), int(_root_.threads), str(_root_.determinism.value
                         if hasattr(_root_.determinism, "value") else _root_.determinism), software_versions(),
-                        tuple(_root_.vary))[:12]
+                        None if _root_.vary is None else tuple(_root_.vary))[:12]
 
 
 def register() -> None:

@@ -172,8 +172,9 @@ class Config:
     seed: int = 0
     determinism: Determinism = Determinism.bitwise
     threads: int = 1
-    # sources of randomness that differ between repeats; the others keep one seed (init, order, dropout, split)
-    vary: List[str] = field(default_factory=lambda: ["split", "init", "order", "dropout"])
+    # sources of randomness that differ between repeats (split, init, order, dropout); the others keep one seed.
+    # null: every source the paper's protocol has (a split the paper pins stays pinned)
+    vary: Optional[List[str]] = None
     output_dir: str = MISSING
     report: ReportConfig = field(default_factory=ReportConfig)
     selfcheck: SelfCheckConfig = field(default_factory=SelfCheckConfig)

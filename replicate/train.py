@@ -55,9 +55,13 @@ def _target_width(y: np.ndarray) -> int:
     return 1 if y.ndim == 1 else int(y.shape[1])
 
 
-def split_indices(paper: dict, data: Dataset, seeds: dict[str, int]) -> dict[str, np.ndarray]:
-    """Named index arrays (train, test, and validation when the protocol carves one)."""
-    splits = dict(instantiate(paper["split"], data=data, seed=seeds["split"]))
+def split_indices(paper: dict, data: Dataset, seeds: dict[str, int], unpin: bool = False) -> dict[str, np.ndarray]:
+    """Named index arrays (train, test, and validation when the protocol carves one).
+
+    unpin: ignore a random_state the paper pins, so the split follows the repeat's split seed.
+    """
+    extra = {"random_state": None} if unpin else {}
+    splits = dict(instantiate(paper["split"], data=data, seed=seeds["split"], **extra))
     fraction = float(paper["protocol"].get("validation_fraction") or 0.0)
     if fraction > 0:
         splits["train"], splits["validation"] = carve_validation(splits["train"], fraction, seeds["split"])
@@ -151,7 +155,7 @@ def _train_and_evaluate(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch: 
     seeds = spec.seeds
     num_classes = data.num_classes if paper["task"] == "classification" else None
 
-    splits = split_indices(paper, data, seeds)
+    splits = split_indices(paper, data, seeds, spec.unpin_split)
 
     # Weight initialisation: layers draw their initializer seeds from Python's `random` when built.
     seeding.reset_session(seeds["init"])
@@ -237,6 +241,7 @@ def _train_and_evaluate(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch: 
         "per_class": per_class,
         "class_names": data.class_names,
         "split_sizes": {name: int(len(indices)) for name, indices in splits.items()},
+        "split_sha256": weights_sha256([splits[name] for name in sorted(splits)]),
         "history": history_dict,
         "kept_epoch": int(kept_epoch),
         "epochs_run": len(history_dict.get("loss", [])),

@@ -24,7 +24,7 @@ def spec_from_record(record: dict[str, Any]) -> RepeatSpec:
     return RepeatSpec(
         index=record["repeat"], master_seed=settings["master_seed"], seeds=record["seeds"],
         threads=settings["threads"], determinism=settings["determinism"], identity=record["identity"],
-        seed_notes=record.get("seed_notes", {}),
+        seed_notes=record.get("seed_notes", {}), unpin_split=settings.get("unpin_split", False),
     )
 
 

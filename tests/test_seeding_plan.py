@@ -42,3 +42,29 @@ def test_pinned_split_and_fixed_order_are_noted():
     spec = make_plan(paper, 1, 0, 1, "bitwise", VERSIONS)[0]
     assert "random_state=7" in spec.seed_notes["split"]
     assert "shuffle=false" in spec.seed_notes["order"]
+
+
+def test_a_pinned_split_stays_pinned_unless_vary_lists_split():
+    paper = {**PAPER, "split": {"random_state": 7}}
+    default = make_plan(paper, 2, 0, 1, "bitwise", VERSIONS)
+    assert not default[0].unpin_split and default[0].seed_notes["split"].startswith("fixed by the paper's split")
+    chosen = make_plan(paper, 2, 0, 1, "bitwise", VERSIONS, vary=("split", "init"))
+    assert chosen[0].unpin_split and "overriding the paper's random_state=7" in chosen[0].seed_notes["split"]
+    assert chosen[0].seeds["split"] != chosen[1].seeds["split"]
+    assert chosen[0].identity != default[0].identity
+    frozen = make_plan(paper, 2, 0, 1, "bitwise", VERSIONS, vary=("init",))
+    assert not frozen[0].unpin_split and frozen[0].seeds["order"] == frozen[1].seeds["order"]
+
+
+def test_unpinned_split_follows_the_split_seed():
+    import numpy as np
+
+    from replicate.dataset import Dataset
+    from replicate.train import split_indices
+
+    data = Dataset(x=np.zeros((50, 2)), y=np.arange(50) % 2)
+    paper = {"split": {"_target_": "replicate.splits.holdout", "test_size": 0.2, "random_state": 7}, "protocol": {}}
+    pinned = [split_indices(paper, data, {"split": s})["test"] for s in (1, 2)]
+    assert (pinned[0] == pinned[1]).all()
+    unpinned = [split_indices(paper, data, {"split": s}, unpin=True)["test"] for s in (1, 2)]
+    assert not (unpinned[0] == unpinned[1]).all()

@@ -88,6 +88,23 @@ def _per_class(records: list[dict], split: str, class_names: list[str], confiden
     return table
 
 
+def _fixed_sources(records: list[dict]) -> set[str]:
+    """Sources that took the same value in every repeat: frozen by `vary`, pinned by the paper, or unused.
+
+    Judged from what the records show, not only from settings: one split (same split hash in every repeat),
+    no layer with its own random stream (no dropout), or a note saying the seed was fixed.
+    """
+    notes = next((r.get("seed_notes") for r in records), {}) or {}
+    fixed = {source for source, note in notes.items() if note.startswith("fixed")}
+    finished = [r for r in records if r["status"] != "failed"]
+    split_hashes = {r.get("split_sha256") for r in finished}
+    if len(finished) > 1 and None not in split_hashes and len(split_hashes) == 1:
+        fixed.add("split")
+    if finished and all(r.get("layer_random_streams") == 0 for r in finished):
+        fixed.add("dropout")
+    return fixed
+
+
 def reproducibility(run: dict[str, Any], selfcheck: Optional[list[dict]]) -> dict[str, Any]:
     """Whether a repeat re-run in a fresh process gave the same bits, in words for the report's first lines."""
     if run["determinism"] != "bitwise":
@@ -168,8 +185,8 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
             "tolerance": report["tolerance"],
             "bootstrap_resamples": report["bootstrap_resamples"],
             "seed_sources": list(SOURCES),
-            "varied": [s for s in SOURCES if s in run.get("vary", SOURCES)],
-            "fixed": [s for s in SOURCES if s not in run.get("vary", SOURCES)],
+            "varied": [s for s in SOURCES if s not in _fixed_sources(records)],
+            "fixed": [s for s in SOURCES if s in _fixed_sources(records)],
             "seed_notes": next((r.get("seed_notes") for r in records), {}) or {},
         },
         "repeats": counts,
