@@ -96,6 +96,15 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
     settings = summary["settings"]
     conf = int(round(settings["confidence"] * 100))
 
+    lines += ["", "## Scope of the claims", ""]
+    statistic_words = {"single_run": "one training run", "mean_of_k": "a mean over {k} runs", "best_of_k": "the best of {k} runs",
+                       "sample": "a sample of separate runs", "unknown": "a number whose kind (one run, a mean, a best) the source does not say"}
+    data_words = (summary.get("data") or {}).get("description") or "the configured data"
+    for claim in summary["claims"]:
+        kind = statistic_words[claim["statistic"]].format(k=claim.get("k"))
+        lines.append(f"- **{claim['label']}**: `{claim['column']}` reported as {kind} ({claim['source']}); compared with "
+                     f"{claim['n']} retrainings of the same model and protocol on {data_words}.")
+
     lines += ["", "## Claims", ""]
     rows = []
     for claim in summary["claims"]:
@@ -187,6 +196,9 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
               f"- Master seed {settings['master_seed']}; each repeat gets its own seed for each source of randomness "
               f"({', '.join(settings['seed_sources'])}) from numpy's SeedSequence (spawn key (repeat, source)).",
               f"- Error bars cover: {', '.join(settings['varied']) or 'nothing (every source fixed)'}; fixed: {', '.join(settings['fixed']) or 'none'}.",
+              f"- Intervals: {conf}% intervals for the mean, by t and by BCa bootstrap (scipy.stats.bootstrap, {settings['bootstrap_resamples']} resamples, "
+              "random_state 0). '±' is the sample standard deviation across repeats (ddof=1), not a standard error. "
+              f"Verdict bands for one run are the central {conf}% of the achieved runs (empirical percentiles).",
               f"- Determinism: `{settings['determinism']}`; {settings['threads']} intra-/inter-op thread(s) per repeat."]
     for source, note in (settings.get("seed_notes") or {}).items():
         lines.append(f"- {source}: {note}.")
