@@ -156,8 +156,11 @@ def savgol_cookbook(y: np.ndarray) -> np.ndarray:
     first = y[0] - np.abs(y[1:half + 1][::-1] - y[0])
     last = y[-1] + np.abs(y[-half - 1:-1][::-1] - y[-1])
     padded = np.concatenate([first, y, last])
-    # a sliding dot product with the coefficients == np.convolve(coefficients[::-1], padded, "valid")
-    return np.lib.stride_tricks.sliding_window_view(padded, SAVGOL_WINDOW, axis=0) @ _SAVGOL
+    # np.convolve per column, as the cookbook: a matrix product would differ in the last bits of the result
+    kernel = _SAVGOL[::-1]
+    if padded.ndim == 1:
+        return np.convolve(kernel, padded, mode="valid")
+    return np.stack([np.convolve(kernel, padded[:, c], mode="valid") for c in range(padded.shape[1])], axis=1)
 
 
 def to_tensor(values: np.ndarray, segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
