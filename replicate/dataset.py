@@ -1,6 +1,8 @@
 """The in-memory dataset a paper's loader returns and the splits the harness trains on."""
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -41,6 +43,18 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """SHA-256 of the arrays a model sees (x, y and the folds/groups that shape splits): the data's identity."""
+        digest = hashlib.sha256()
+        for name in ("x", "y", "groups", "folds"):
+            array = getattr(self, name)
+            if array is not None:
+                array = np.ascontiguousarray(array)
+                digest.update(f"{name}{array.dtype.str}{array.shape}".encode())
+                digest.update(array.tobytes() if array.dtype != object else repr(array.tolist()).encode())
+        return digest.hexdigest()
 
     @property
     def num_classes(self) -> Optional[int]:

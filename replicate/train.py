@@ -131,6 +131,7 @@ def run_repeat(
             "description": data.description,
             "synthetic": bool(data.synthetic),
             "examples": len(data),
+            "sha256": data.sha256,
             "provenance": data.provenance,
         },
         "paper": paper,

@@ -54,3 +54,18 @@ def test_end_to_end_on_a_fake_mnist_shows_train_and_test_accuracy(tmp_path):
     assert {"fit_loss", "fit_accuracy", "train_accuracy", "test_accuracy"} <= set(summary["metrics"])
     report = (run_dir / "report.md").read_text()
     assert "cannot reproduce this run" in report or "cannot be reproduced on Keras 3" in report
+
+
+def test_resume_refuses_data_that_changed_under_finished_repeats(tmp_path):
+    path = write_fake_mnist(tmp_path / "mnist.npz", seed=0)
+    run_dir = tmp_path / "run"
+    args = ["paper=mnist_dense", f"paper.data.path={path}", "paper.protocol.epochs=1", "executor=serial",
+            "selfcheck.enabled=false", f"hydra.run.dir={run_dir}"]
+    assert run_cli([*args, "repeats=1"]).returncode == 0
+    before = (run_dir / "records" / "repeat-00000.json").read_bytes()
+    write_fake_mnist(path, seed=1)  # same file name and config, other content
+    result = run_cli([*args, "repeats=2"])
+    assert result.returncode == 2
+    assert "repeat-00000.json: was trained on data with SHA-256" in result.stderr
+    assert (run_dir / "records" / "repeat-00000.json").read_bytes() == before
+    assert not (run_dir / "records" / "repeat-00001.json").exists()

@@ -8,6 +8,24 @@ from replicate.dataset import Dataset
 log = logging.getLogger(__name__)
 
 
+def check_data_unchanged(data: Dataset, store) -> None:
+    """Resumed repeats must train on the very data the finished ones did (a paper config does not pin file contents)."""
+    from replicate.errors import ReplicateError
+
+    for path in store.existing():
+        try:
+            record = store.read(int(path.stem.split("-")[1]))
+        except Exception:  # a corrupt record is handled (set aside) by the store, not here
+            continue
+        recorded = ((record or {}).get("data") or {}).get("sha256")
+        if recorded and recorded != data.sha256:
+            raise ReplicateError(
+                f"{path}: was trained on data with SHA-256 {recorded[:12]}, but the data now loads as {data.sha256[:12]} "
+                "(a data file or the loader changed); fix: run into a new hydra.run.dir, or restore the data"
+            )
+        return
+
+
 def load_data(paper: dict) -> Dataset:
     from replicate.train import instantiate
 

@@ -14,7 +14,7 @@ import numpy as np
 from replicate.config import RunSettings
 from replicate.dataset import Dataset
 from replicate.errors import ReplicateError
-from replicate.executors.common import load_data
+from replicate.executors.common import check_data_unchanged, load_data
 from replicate.plan import RepeatSpec
 from replicate.progress import make_progress
 from replicate.store import RecordStore, write_atomic
@@ -95,6 +95,7 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
             workers: Optional[int] = None) -> None:
     workers = min(workers or default_workers(settings.threads), len(specs))
     data = load_data(settings.paper)
+    check_data_unchanged(data, store)
     shared = share_dataset(data, store.run_dir / ".shared-data")
     del data
     context = multiprocessing.get_context("spawn")
