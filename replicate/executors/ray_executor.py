@@ -9,19 +9,25 @@ TensorFlow's import (seconds) for every repeat.
 
 Records are returned to the driver, which writes them as each repeat finishes: the nodes of a real cluster
 need not share the run directory's file system. The dataset is loaded once on the driver and put in Ray's
-object store once; every actor maps its numpy arrays zero-copy from there.
+object store once; every actor maps its numpy arrays zero-copy from there. Progress reports finished
+repeats only (no per-epoch events from the cluster).
+
+Every node needs the same software as the driver (checked: a repeat's bits depend on it), the paper's own
+code included: Ray puts the driver's working directory on the workers' path, anything else must be
+installed on the nodes (or on the PYTHONPATH they were started with).
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
 import os
+import socket
 from collections import deque
 from typing import Any, Optional
 
 from replicate.config import RunSettings
 from replicate.errors import ReplicateError
-from replicate.executors.common import load_data
+from replicate.executors.common import check_data_unchanged, load_data
 from replicate.plan import RepeatSpec
 from replicate.progress import make_progress
 from replicate.store import RecordStore
@@ -83,8 +89,26 @@ def _on_this_machine(address: Optional[str]) -> bool:
         return False
 
 
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, not minutes (Ray retries a silent GCS for several minutes), when host:port does not answer."""
+    target = address.split("://", 1)[-1]
+    if address == "auto" or ":" not in target:
+        return
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=10):
+            pass
+    except (OSError, ValueError) as error:
+        raise ReplicateError(
+            f"executor.address={address}: no Ray cluster answers there ({error}); "
+            "fix: start one with 'ray start --head', pass its address, or executor.address=null to start a local one"
+        ) from error
+
+
 def _connect(ray, address: Optional[str]) -> None:
     """Join the cluster at `address`, or start a local instance that listens on 127.0.0.1 only."""
+    if address is not None:
+        _check_reachable(address)
     try:
         if address is None:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -127,6 +151,9 @@ def _pool_size(ray, settings: RunSettings, need: dict[str, float], todo: int) ->
 
 def _died(error: BaseException, run_dir) -> ReplicateError:
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if type(error).__name__ == "ActorUnschedulableError":
+        return ReplicateError(f"Ray cannot place a repeat's actor on any node ({reason[:200]}); fix: lower "
+                              "executor.cpus_per_repeat / executor.resources or add nodes that have them")
     if getattr(error, "actor_init_failed", False):
         cause = str(error).strip().splitlines()
         detail = next((line for line in reversed(cause) if "Error" in line), reason)
@@ -139,7 +166,7 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) 
     ray = _import_ray()
     address = settings.executor.get("address")
     started_here = not ray.is_initialized()
-    switch = _LoopbackSwitch(ray) if started_here and _on_this_machine(address) else None
+    switch = _LoopbackSwitch() if started_here and _on_this_machine(address) else None
     actors: list = []
     running: dict = {}  # ObjectRef of a running repeat -> (actor, spec)
     progress = None
@@ -153,7 +180,11 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) 
         size, nodes = _pool_size(ray, settings, need, len(specs))
         log.info("running %d repeats on %d Ray actors (%g CPU, %d thread(s) each) on a cluster of %d node(s)",
                  len(specs), size, need["CPU"], settings.threads, nodes)
-        actors = _start_actors(ray, settings, need, size)
+        data = load_data(settings.paper)
+        check_data_unchanged(data, store)
+        data_ref = ray.put(data)  # once; every actor maps the arrays from the object store
+        del data
+        actors = _start_actors(ray, settings, need, size, data_ref)
         progress = make_progress(settings.progress, len(specs), settings.headline,
                                  settings.paper["protocol"]["epochs"])
         _run_all(ray, actors, specs, store, progress, running)
@@ -187,7 +218,7 @@ class _LoopbackSwitch:
     Ray reads the environment variable once at import (child processes read it again), hence both.
     """
 
-    def __init__(self, ray):
+    def __init__(self):
         from ray._private import ray_constants
 
         self.constants = ray_constants
@@ -206,10 +237,9 @@ class _LoopbackSwitch:
         self.constants.ENABLE_RAY_CLUSTER = constant
 
 
-def _start_actors(ray, settings: RunSettings, need: dict[str, float], size: int) -> list:
+def _start_actors(ray, settings: RunSettings, need: dict[str, float], size: int, data_ref) -> list:
     from replicate.environment import software_versions
 
-    data_ref = ray.put(load_data(settings.paper))  # once; each actor maps the arrays from the object store
     options: dict[str, Any] = {"num_cpus": need["CPU"], "max_restarts": 0, "max_task_retries": 0}
     custom = {name: amount for name, amount in need.items() if name != "CPU"}
     if custom:
@@ -225,7 +255,8 @@ def _run_all(ray, actors: list, specs: list[RepeatSpec], store: RecordStore, pro
     from ray import exceptions as ray_errors
 
     dead = (ray_errors.RayActorError, ray_errors.WorkerCrashedError, ray_errors.NodeDiedError,
-            ray_errors.ObjectLostError, ray_errors.OutOfMemoryError, ray_errors.LocalRayletDiedError)
+            ray_errors.ObjectLostError, ray_errors.OutOfMemoryError, ray_errors.LocalRayletDiedError,
+            ray_errors.ActorUnschedulableError)
     todo, idle = deque(specs), deque(actors)
     used_nodes: set[str] = set()
     failure: Optional[BaseException] = None

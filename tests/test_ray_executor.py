@@ -1,0 +1,279 @@
+"""executor=ray on a real two-node Ray cluster (started here, loopback only) gives the same bits as executor=serial."""
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, cli_env, read_records, run_cli
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("ray")
+psutil = pytest.importorskip("psutil")  # a dependency of ray[default]
+
+SMALL = ["paper.protocol.epochs=5", "repeats=3", "selfcheck.enabled=false"]
+
+# `ray start` with Ray's multi-node switch off (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) keeps every server on
+# 127.0.0.1, but then refuses to add a second node; this runs the `ray` command with only that refusal lifted.
+RAY_CLI = """
+import sys, types
+import ray._private.ray_constants as constants
+from ray.scripts import scripts
+scripts.ray_constants = types.SimpleNamespace(**{**vars(constants), "ENABLE_RAY_CLUSTER": True})
+sys.argv[0] = "ray"
+scripts.main()
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _ray_env() -> dict[str, str]:
+    env = cli_env(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+def _start_node(args: list[str], log: Path) -> subprocess.Popen:
+    """`ray start ... --block` in its own session: it stops its Ray processes when terminated."""
+    with open(log, "wb") as stream:
+        node = subprocess.Popen([sys.executable, "-c", RAY_CLI, "start", "--block", *args], cwd=ROOT, env=_ray_env(),
+                                stdout=stream, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while "Ray runtime started" not in log.read_text(errors="replace"):
+        if node.poll() is not None or time.monotonic() > deadline:
+            _stop([node])
+            pytest.fail(f"ray start {' '.join(args)} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.5)
+    return node
+
+
+def _ours(nodes: list[subprocess.Popen]) -> list:
+    """The `ray start` processes we started and every process below them (GCS, raylets, agents, workers)."""
+    found = []
+    for node in nodes:
+        try:
+            root = psutil.Process(node.pid)
+            found += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def _stop(nodes: list[subprocess.Popen]) -> None:
+    """Stop exactly the processes this test started, by pid (never `ray stop`, which stops every Ray on the machine)."""
+    processes = _ours(nodes)
+    for node in reversed(nodes):
+        if node.poll() is None:
+            node.send_signal(signal.SIGTERM)
+    for node in reversed(nodes):
+        try:
+            node.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+    alive = [process for process in processes if process.is_running()]
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A head and a second node, one CPU each, on 127.0.0.1; yields the head's address."""
+    logs = tmp_path_factory.mktemp("ray-logs")
+    # Ray's Unix socket paths live under the temp dir and must stay short (~107 characters).
+    temp_dir = tempfile.mkdtemp(prefix="r", dir="/tmp")
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    nodes: list[subprocess.Popen] = []
+    try:
+        nodes.append(_start_node(["--head", f"--port={port}", "--include-dashboard=false",
+                                  f"--ray-client-server-port={_free_port()}",
+                                  f"--dashboard-agent-listen-port={_free_port()}", *common], logs / "head.log"))
+        nodes.append(_start_node([f"--address={address}", f"--dashboard-agent-listen-port={_free_port()}", *common],
+                                 logs / "node.log"))
+        yield {"address": address, "nodes": nodes}
+    finally:
+        _stop(nodes)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _listening(processes) -> list[str]:
+    addresses = []
+    for process in processes:
+        try:
+            connections = process.net_connections(kind="inet")
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        addresses += [f"{c.laddr.ip}:{c.laddr.port} ({process.name()})" for c in connections
+                      if c.status == psutil.CONN_LISTEN]
+    return addresses
+
+
+def _loopback(address: str) -> bool:
+    ip = address.rsplit(":", 1)[0]
+    return ip.startswith("127.") or ip in ("::1", "::ffff:127.0.0.1") or ip.startswith("::ffff:127.")
+
+
+def test_ray_cluster_gives_the_same_bits_as_serial(cluster, tmp_path):
+    listening = _listening(_ours(cluster["nodes"]))
+    assert listening and all(_loopback(a) for a in listening), listening
+
+    ray_dir, serial_dir = tmp_path / "ray", tmp_path / "serial"
+    on_ray = run_cli([*SMALL, "executor=ray", f"executor.address={cluster['address']}", f"hydra.run.dir={ray_dir}"],
+                     timeout=240, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    assert on_ray.returncode == 0, on_ray.stderr[-4000:]
+    output = on_ray.stdout + on_ray.stderr
+    assert "on a cluster of 2 node(s)" in output, output[-3000:]
+    assert "the repeats ran on 2 Ray node(s)" in output, output[-3000:]
+
+    serial = run_cli([*SMALL, "executor=serial", f"hydra.run.dir={serial_dir}"], timeout=240)
+    assert serial.returncode == 0, serial.stderr[-4000:]
+
+    a, b = read_records(ray_dir), read_records(serial_dir)
+    assert sorted(a) == sorted(b) == [0, 1, 2]
+    for k in range(3):
+        assert a[k]["status"] == "completed", a[k].get("error")
+        assert a[k]["weights_sha256"] == b[k]["weights_sha256"], k
+        assert a[k]["metrics"] == b[k]["metrics"], k
+        assert a[k]["history"] == b[k]["history"], k
+    assert len({a[k]["weights_sha256"] for k in range(3)}) == 3
+    assert (ray_dir / "report.md").is_file()
+
+
+def _user_error(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("replicate: error:")]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-3000:]
+    return lines[0]
+
+
+@pytest.mark.parametrize("address, local", [(None, True), ("auto", True), ("127.0.0.1:6379", True),
+                                            ("localhost:6379", True), ("[::1]:6379", True), ("10.0.0.5:6379", False),
+                                            ("head.example:6379", False), ("ray://127.0.0.1:10001", False)])
+def test_which_addresses_get_the_loopback_only_setup(address, local):
+    from replicate.executors.ray_executor import _on_this_machine
+
+    assert _on_this_machine(address) is local
+
+
+def test_a_worker_that_cannot_start_is_told_apart_from_one_that_died(tmp_path):
+    from ray.exceptions import RayActorError
+
+    from replicate.executors.ray_executor import _died
+
+    init = RayActorError(error_msg="The actor died because of an error raised in its creation task\n"
+                                   "ModuleNotFoundError: No module named 'replicate'", actor_init_failed=True)
+    assert "could not start (ModuleNotFoundError: No module named 'replicate')" in str(_died(init, tmp_path))
+    died = str(_died(RayActorError(error_msg="The actor died unexpectedly before finishing this task."), tmp_path))
+    assert "a Ray worker died" in died and "run the same command again" in died and "\n" not in died
+
+
+def test_without_ray_installed_the_error_names_the_install_command(tmp_path):
+    blocker = tmp_path / "no-ray" / "ray"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    result = run_cli(["repeats=1", "executor=ray", f"hydra.run.dir={tmp_path / 'run'}"],
+                     PYTHONPATH=str(blocker.parent), timeout=120)
+    assert "executor=ray needs Ray: pip install -e '.[ray]'" in _user_error(result)
+
+
+def test_an_address_where_no_cluster_answers_fails_fast_with_the_fix(tmp_path):
+    started = time.monotonic()
+    result = run_cli(["repeats=1", "executor=ray", f"executor.address=127.0.0.1:{_free_port()}",
+                      f"hydra.run.dir={tmp_path / 'run'}"], timeout=120)
+    message = _user_error(result)
+    assert "no Ray cluster answers there" in message and "ray start --head" in message
+    assert time.monotonic() - started < 60
+
+
+LONGER = ["paper.protocol.epochs=20", "repeats=4", "selfcheck.enabled=false", "executor=ray"]
+# long enough repeats that the interrupt lands while repeats are still training, however loaded the machine is
+INTERRUPTED = ["paper.protocol.epochs=600", "repeats=6", "selfcheck.enabled=false", "executor=ray"]
+
+
+def _actors(cluster) -> list:
+    """Our cluster's worker processes that hold a repeat actor."""
+    found = []
+    for process in _ours(cluster["nodes"]):
+        try:
+            if process.is_running() and process.status() != psutil.STATUS_ZOMBIE and \
+                    (process.cmdline() or [""])[0].startswith("ray::RepeatWorker"):
+                found.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def _start_cli(args: list[str], log: Path) -> subprocess.Popen:
+    with open(log, "w") as stream:
+        return subprocess.Popen([sys.executable, "-m", "replicate", *args], cwd=ROOT, stdout=stream,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                env=cli_env(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0"))
+
+
+def _wait_for_a_record(cli: subprocess.Popen, run_dir: Path, log: Path) -> None:
+    deadline = time.monotonic() + 150
+    while not list((run_dir / "records").glob("repeat-*.json")):
+        assert cli.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def test_a_dead_worker_stops_the_run_and_the_next_run_resumes(cluster, tmp_path):
+    run_dir, log = tmp_path / "killed", tmp_path / "killed.log"
+    args = [*LONGER, f"executor.address={cluster['address']}", f"hydra.run.dir={run_dir}"]
+    cli = _start_cli(args, log)
+    try:
+        _wait_for_a_record(cli, run_dir, log)
+        victims = _actors(cluster)
+        assert victims, log.read_text()[-3000:]
+        victims[0].kill()  # as the OOM killer or a lost node would
+        cli.wait(timeout=120)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    output = log.read_text()
+    assert cli.returncode == 2, output[-3000:]
+    message = [line for line in output.splitlines() if line.startswith("replicate: error:")]
+    assert len(message) == 1 and "a Ray worker died" in message[0], output[-3000:]
+    assert "finished repeats are kept" in message[0] and "run the same command again" in message[0]
+    kept = read_records(run_dir)
+    assert 1 <= len(kept) < 4
+    kept_bytes = {k: (run_dir / "records" / f"repeat-{k:05d}.json").read_bytes() for k in kept}
+
+    again = run_cli(args, timeout=240, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert sorted(read_records(run_dir)) == [0, 1, 2, 3]
+    for k, content in kept_bytes.items():
+        assert (run_dir / "records" / f"repeat-{k:05d}.json").read_bytes() == content
+
+
+def test_ctrl_c_stops_the_repeats_on_the_cluster(cluster, tmp_path):
+    run_dir, log = tmp_path / "interrupted", tmp_path / "interrupted.log"
+    cli = _start_cli([*INTERRUPTED, f"executor.address={cluster['address']}", f"hydra.run.dir={run_dir}"], log)
+    try:
+        _wait_for_a_record(cli, run_dir, log)
+        assert _actors(cluster)
+        cli.send_signal(signal.SIGINT)
+        cli.wait(timeout=60)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    assert cli.returncode == 130, log.read_text()[-3000:]
+    deadline = time.monotonic() + 30
+    while _actors(cluster):  # the actors (and the repeats they were training) are gone
+        assert time.monotonic() < deadline, [p.cmdline() for p in _actors(cluster)]
+        time.sleep(0.5)
