@@ -177,6 +177,11 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
                       + "; ".join(f"{r['label']}: {r['runs']} run(s)" for r in references) + ")."]
         worst = per_class["worst_class"]
         lines += ["", f"Worst class by mean F1: {worst['index']} {worst['name']} ({fmt(worst['f1_mean'], 3)})."]
+        classes = per_class["classes"]
+        lines += ["", f"Mean confusion matrix on `{split}` over repeats (rows: true class, columns: predicted; mean count, row share):", ""]
+        lines.append(table(["true \\ predicted", *classes], [
+            [name, *[f"{count:.1f} ({share:.0%})" for count, share in zip(per_class["confusion_mean"][i], per_class["confusion_row_normalised"][i])]]
+            for i, name in enumerate(classes)]))
         lines += figure(figures, f"per_class_{split}", f"per-class precision, recall and F1 on {split}: mean and {conf}% t interval")
         lines += figure(figures, f"confusion_{split}", f"mean confusion matrix on {split}")
 
