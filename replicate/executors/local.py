@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import shutil
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -127,6 +128,7 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
+        shutil.rmtree(shared, ignore_errors=True)  # a copy of the data for the workers, not a result
 
 
 def _drain(events, progress) -> None:
