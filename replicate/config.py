@@ -15,8 +15,7 @@ from replicate.resolvers import PROJECT_ROOT
 from replicate.resolvers import register as register_resolvers  # noqa: F401 (the entry point's import)
 
 CONF_DIR = PROJECT_ROOT / "conf"
-# Splits a paper can evaluate on; "fit" is the Keras training log at the kept epoch.
-KNOWN_SPLITS = ("train", "validation", "test", "fit")
+# The Keras training log at the kept epoch ("fit" split) holds these for each task.
 FIT_METRICS = {"classification": ("loss", "accuracy"), "regression": ("loss",)}
 
 
