@@ -68,7 +68,7 @@ def reset_session(seed: int) -> None:
     """A fresh Keras session with Python, NumPy and TensorFlow seeded (and TF's op-seed counter reset)."""
     import keras
 
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
