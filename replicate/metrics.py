@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from sklearn import metrics as skm
 
 # name -> (function(y_true, y_pred) -> float, higher_is_better, tasks it applies to)
 # y_true: class ids (N,) or regression targets (N,) / (N, d); y_pred: class probabilities (N, C) or predictions.
@@ -19,34 +18,41 @@ def _register(name: str, higher_is_better: bool, tasks: tuple[str, ...]):
     return decorator
 
 
+def _sklearn():
+    # scikit-learn takes ~0.6 s to import; the CLI composes and checks configs without it.
+    from sklearn import metrics
+
+    return metrics
+
+
 @_register("accuracy", True, ("classification",))
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(skm.accuracy_score(y_true, np.argmax(y_pred, axis=1)))
+    return float(_sklearn().accuracy_score(y_true, np.argmax(y_pred, axis=1)))
 
 
 @_register("macro_f1", True, ("classification",))
 def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(skm.f1_score(y_true, np.argmax(y_pred, axis=1), average="macro", zero_division=0))
+    return float(_sklearn().f1_score(y_true, np.argmax(y_pred, axis=1), average="macro", zero_division=0))
 
 
 @_register("weighted_f1", True, ("classification",))
 def weighted_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(skm.f1_score(y_true, np.argmax(y_pred, axis=1), average="weighted", zero_division=0))
+    return float(_sklearn().f1_score(y_true, np.argmax(y_pred, axis=1), average="weighted", zero_division=0))
 
 
 @_register("cross_entropy", False, ("classification",))
 def cross_entropy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(skm.log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1])))
+    return float(_sklearn().log_loss(y_true, y_pred, labels=np.arange(y_pred.shape[1])))
 
 
 @_register("mse", False, ("regression",))
 def mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(skm.mean_squared_error(np.reshape(y_true, (len(y_true), -1)), np.reshape(y_pred, (len(y_pred), -1))))
+    return float(_sklearn().mean_squared_error(np.reshape(y_true, (len(y_true), -1)), np.reshape(y_pred, (len(y_pred), -1))))
 
 
 @_register("mae", False, ("regression",))
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(skm.mean_absolute_error(np.reshape(y_true, (len(y_true), -1)), np.reshape(y_pred, (len(y_pred), -1))))
+    return float(_sklearn().mean_absolute_error(np.reshape(y_true, (len(y_true), -1)), np.reshape(y_pred, (len(y_pred), -1))))
 
 
 def names(task: str | None = None) -> list[str]:
@@ -68,6 +74,7 @@ def higher_is_better(metric: str) -> bool:
 
 def per_class(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, list]:
     """Per-class precision, recall, F1, support and the confusion matrix (rows: true, columns: predicted)."""
+    skm = _sklearn()
     labels = np.arange(num_classes)
     predicted = np.argmax(y_pred, axis=1)
     precision, recall, f1, support = skm.precision_recall_fscore_support(

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from replicate.dataset import Dataset
 from replicate.errors import ConfigError
@@ -38,6 +37,8 @@ def holdout(
     `random_state` fixes the split for every repeat as a paper did (e.g. 7); null uses the repeat's
     split seed, so the split varies across repeats.
     """
+    from sklearn.model_selection import train_test_split
+
     state = seed if random_state is None else random_state
     indices = np.arange(len(data))
     train, test = train_test_split(
@@ -58,6 +59,8 @@ def by_group(
             "paper.split: by_group needs per-example group ids, but this data loader gives none; "
             "use a loader that carries user ids (data=geolife or the synthetic default) or split=holdout"
         )
+    from sklearn.model_selection import GroupShuffleSplit
+
     state = seed if random_state is None else random_state
     splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=state)
     train, test = next(splitter.split(np.zeros(len(data)), groups=data.groups))
@@ -66,6 +69,8 @@ def by_group(
 
 def carve_validation(train: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Take `fraction` of the training indices as a validation split (for choosing the epoch)."""
+    from sklearn.model_selection import train_test_split
+
     fitted, validation = train_test_split(train, test_size=fraction, random_state=seed)
     return fitted, validation
 
