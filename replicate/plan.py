@@ -9,15 +9,23 @@ from typing import Any, Mapping
 from replicate.seeding import SOURCES, repeat_seeds
 from replicate.splits import split_random_state
 
+# How a repeat turns its seeds into bits (e.g. how data order derives from the order seed). Part of every
+# identity: bump it when the same seeds would give other bits, so no stale record is ever reused.
+TRAINING_SCHEME = 2
+EXECUTIONS = ("per_repeat", "vectorized")
+
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, determinism: str,
-                    versions: Mapping[str, str], seeds: Mapping[str, int] | None = None) -> str:
+                    versions: Mapping[str, str], seeds: Mapping[str, int] | None = None,
+                    execution: str = "per_repeat") -> str:
     """SHA-256 of everything that affects a repeat's result; a changed config never matches a stale record."""
     payload = {
+        "scheme": TRAINING_SCHEME,
+        "execution": execution,
         "paper": paper,
         "master_seed": master_seed,
         "repeat": index,
@@ -30,10 +38,11 @@ def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, 
 
 
 def run_identity(paper: Mapping, master_seed: int, threads: int, determinism: str,
-                 versions: Mapping[str, str], vary: tuple[str, ...] | None = None) -> str:
+                 versions: Mapping[str, str], vary: tuple[str, ...] | None = None,
+                 execution: str = "per_repeat") -> str:
     """SHA-256 of what every repeat of a run shares (not `repeats`, so a run can be extended in place)."""
     return repeat_identity(paper, master_seed, -1, threads, determinism, versions,
-                           {"vary": "paper" if vary is None else sorted(vary)})
+                           {"vary": "paper" if vary is None else sorted(vary)}, execution)
 
 
 @dataclass(frozen=True)
@@ -49,14 +58,17 @@ class RepeatSpec:
     seed_notes: Mapping[str, str] = field(default_factory=dict)
     # the user's `vary` lists split although the paper pins its split: the split seed is used instead
     unpin_split: bool = False
+    # per_repeat: Keras `fit`, one repeat at a time; vectorized: replicas in lockstep in one graph (replicas.py)
+    execution: str = "per_repeat"
 
     def settings(self) -> dict[str, Any]:
         return {"master_seed": self.master_seed, "threads": self.threads, "determinism": self.determinism,
-                "unpin_split": self.unpin_split}
+                "unpin_split": self.unpin_split, "execution": self.execution}
 
 
 def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, determinism: str,
-              versions: Mapping[str, str], vary: tuple[str, ...] | None = None) -> list[RepeatSpec]:
+              versions: Mapping[str, str], vary: tuple[str, ...] | None = None,
+              execution: str = "per_repeat") -> list[RepeatSpec]:
     """Specs for repeats 0..repeats-1 of a resolved paper config (plain containers).
 
     vary=None: every source the paper's protocol has varies (a split the paper pins, e.g. random_state=7,
@@ -86,9 +98,23 @@ def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, dete
                 threads=threads,
                 determinism=determinism,
                 identity=repeat_identity(paper, master_seed, index, threads, determinism, versions,
-                                         {**seeds, "unpin_split": int(unpin_split)}),
+                                         {**seeds, "unpin_split": int(unpin_split)}, execution),
                 seed_notes=notes,
                 unpin_split=unpin_split,
+                execution=execution,
             )
         )
     return specs
+
+
+def tasks(specs: list[RepeatSpec], replicas: int | None, workers: int) -> list[list[RepeatSpec]]:
+    """The units of work an executor hands out: one repeat each, or for execution=vectorized groups of
+    `replicas` repeats (null: the repeats spread evenly over the workers) trained together in one process.
+
+    How repeats are grouped never changes their bits (each replica is its own model in the graph), so
+    the grouping is a scheduling choice and not part of any identity.
+    """
+    if not specs or specs[0].execution != "vectorized":
+        return [[spec] for spec in specs]
+    size = replicas or -(-len(specs) // max(1, workers))
+    return [specs[start:start + size] for start in range(0, len(specs), size)]

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 import traceback
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -68,29 +69,53 @@ def split_indices(paper: dict, data: Dataset, seeds: dict[str, int], unpin: bool
     return splits
 
 
-def _targets_for_loss(y: np.ndarray, loss: str, num_classes: Optional[int]) -> np.ndarray:
+def loss_targets(y: np.ndarray, loss: str, num_classes: Optional[int]) -> np.ndarray:
+    """Targets as the loss takes them: one-hot float32 for a categorical loss, else y (float64 as float32)."""
     if num_classes is not None and "categorical" in loss and "sparse" not in loss:
         return np.eye(num_classes, dtype="float32")[y]
-    return y
+    return y.astype("float32", copy=False) if y.dtype == np.float64 else y
 
 
-def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: Optional[int]):
-    """A tf.data pipeline of batches; with a seed, a fresh uniform permutation every epoch from that seed alone.
+def model_inputs(x: np.ndarray) -> np.ndarray:
+    """Inputs as the model sees them: float64 arrays as float32 (what Keras would feed)."""
+    return x.astype("float32", copy=False) if x.dtype == np.float64 else x
 
-    Building the pipeline here (rather than Keras' array adapter) makes data order an explicit, recorded
-    source of randomness, and costs far less per epoch (1.8 s against 3.9 s for 100 one-batch epochs).
+
+def epoch_order(order_seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which `n` training examples are visited in `epoch` (0-based) when the protocol shuffles.
+
+    A uniform permutation from NumPy's PCG64 seeded with (order_seed, epoch): a pure function of the order
+    seed alone, so data order is a source of randomness of its own (no other seed moves it), and every
+    execution path visits the same batches.
+    """
+    return np.random.default_rng([order_seed, epoch]).permutation(n)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)
+
+
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: Optional[int], epochs: int = 1):
+    """A tf.data pipeline of batches for `fit`.
+
+    Without a seed: the examples in order, batch by batch (one epoch; Keras iterates it again each epoch).
+    With a seed: `epochs` epochs back to back, epoch e in the order `epoch_order(seed, e, n)`, no batch
+    spanning two epochs; fit it with steps_per_epoch = steps_per_epoch(n, batch_size).
+    Building the pipeline here (rather than Keras' array adapter) also costs far less per epoch.
     """
     import tensorflow as tf
 
-    x = x.astype("float32", copy=False) if x.dtype == np.float64 else x
-    y = y.astype("float32", copy=False) if y.dtype == np.float64 else y
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size)
+    x, y = model_inputs(x), model_inputs(y)
+    if shuffle_seed is None:
+        return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    orders = np.stack([epoch_order(shuffle_seed, epoch, len(x)) for epoch in range(epochs)])
+    inputs, targets = tf.constant(x), tf.constant(y)
+    per_epoch = tf.data.Dataset.from_tensor_slices(orders)
+    indices = per_epoch.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+    return indices.map(lambda index: (tf.gather(inputs, index), tf.gather(targets, index)))
 
 
-class _KeepWeights:
+class KeepWeights:
     """Keeps the weights of the epoch with the best monitored value in memory (Keras' ModelCheckpoint, save_best_only)."""
 
     def __init__(self, monitor: str, mode: str):
@@ -109,23 +134,15 @@ class _KeepWeights:
             self.best_value, self.best_epoch, self.weights = float(value), epoch, model.get_weights()
 
 
-def run_repeat(
-    paper: dict,
-    spec: RepeatSpec,
-    data: Dataset,
-    on_epoch: Optional[EpochCallback] = None,
-) -> dict[str, Any]:
-    """Train and evaluate one repeat; never raises for a failing repeat (the record says it failed).
-
-    paper: the resolved paper config as plain containers. Returns the record (see store.py) without checksum.
-    """
-    started = time.perf_counter()
-    record: dict[str, Any] = {
+def record_header(paper: dict, spec: RepeatSpec, data: Dataset) -> dict[str, Any]:
+    """The part of a record known before training: who the repeat is, its seeds, environment and data."""
+    return {
         "repeat": spec.index,
         "identity": spec.identity,
         "seeds": dict(spec.seeds),
         "seed_notes": dict(spec.seed_notes),
         "settings": spec.settings(),
+        "execution": {"path": spec.execution, "backend": "tensorflow"},
         "environment": fingerprint(spec.threads, spec.determinism),
         "data": {
             "description": data.description,
@@ -136,26 +153,49 @@ def run_repeat(
         },
         "paper": paper,
     }
-    try:
-        record.update(_train_and_evaluate(paper, spec, data, on_epoch))
-    except Exception as error:  # a failing repeat is recorded and the others go on
-        log.error("repeat %d failed: %s: %s", spec.index, type(error).__name__, error)
-        record.update(
-            status="failed",
-            metrics={},
-            error={"type": type(error).__name__, "message": str(error), "traceback": traceback.format_exc()},
-        )
-    record["wall_seconds"] = time.perf_counter() - started
-    return record
 
 
-def _train_and_evaluate(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch: Optional[EpochCallback]) -> dict:
-    import keras
+def failed_result(index: int, error: BaseException) -> dict[str, Any]:
+    """The result of a repeat that raised: its traceback is kept in the record."""
+    log.error("repeat %d failed: %s: %s", index, type(error).__name__, error)
+    return {
+        "status": "failed",
+        "metrics": {},
+        "error": {"type": type(error).__name__, "message": str(error),
+                  "traceback": "".join(traceback.format_exception(error))},
+    }
 
+
+@dataclass
+class Prepared:
+    """One repeat ready to train: its splits, its model (built under its init seed, compiled), its keeper."""
+
+    spec: RepeatSpec
+    splits: dict[str, np.ndarray]
+    model: Any
+    init_hash: str
+    streams: int
+    keeper: Optional[KeepWeights]
+    monitor_split: Optional[str]
+    num_classes: Optional[int]
+    epochs: int
+    batch_size: int
+    eval_batch_size: int
+    shuffle_seed: Optional[int]
+
+    def restore_kept_weights(self) -> int:
+        """Put the kept epoch's weights back (keep=best; idempotent) and return that epoch (1-based)."""
+        if self.keeper is not None and self.keeper.weights is not None:
+            self.model.set_weights(self.keeper.weights)
+            return int(self.keeper.best_epoch)
+        return self.epochs
+
+
+def prepare(paper: dict, spec: RepeatSpec, data: Dataset) -> Prepared:
+    """Split, build under the init seed, reseed the layers' random streams from the dropout seed, compile."""
     protocol = paper["protocol"]
     seeds = spec.seeds
     num_classes = data.num_classes if paper["task"] == "classification" else None
-
     splits = split_indices(paper, data, seeds, spec.unpin_split)
 
     # Weight initialisation: layers draw their initializer seeds from Python's `random` when built.
@@ -164,31 +204,121 @@ def _train_and_evaluate(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch: 
     init_hash = weights_sha256(model.get_weights())
     streams = seeding.reseed_layer_streams(model._flatten_layers(include_self=True, recursive=True), seeds["dropout"])
 
-    optimizer = instantiate(protocol["optimizer"])
-    compiled_metrics = ["accuracy"] if paper["task"] == "classification" else []
     model.compile(
-        optimizer=optimizer,
+        optimizer=instantiate(protocol["optimizer"]),
         loss=protocol["loss"],
-        metrics=compiled_metrics,
+        metrics=["accuracy"] if paper["task"] == "classification" else [],
         jit_compile=False if spec.determinism == "bitwise" else "auto",
     )
-
-    x_train = data.x[splits["train"]]
-    y_train = _targets_for_loss(data.y[splits["train"]], protocol["loss"], num_classes)
     monitor_split = protocol.get("monitor_split")
-    validation_data = None
     if protocol["keep"] == "best" or monitor_split:
         if monitor_split not in splits:
             raise ValueError(f"monitor_split {monitor_split!r} is not one of the splits {sorted(splits)}")
-        indices = splits[monitor_split]
-        validation_data = (data.x[indices], _targets_for_loss(data.y[indices], protocol["loss"], num_classes))
-
     keeper = None
     if protocol["keep"] == "best":
         monitor = "val_" + protocol["monitor_metric"]
-        keeper = _KeepWeights(monitor, "max" if metric_functions.higher_is_better(monitor) else "min")
+        keeper = KeepWeights(monitor, "max" if metric_functions.higher_is_better(monitor) else "min")
+    return Prepared(
+        spec=spec, splits=splits, model=model, init_hash=init_hash, streams=streams, keeper=keeper,
+        monitor_split=monitor_split if (protocol["keep"] == "best" or monitor_split) else None,
+        num_classes=num_classes, epochs=int(protocol["epochs"]),
+        batch_size=int(protocol.get("batch_size") or len(splits["train"])),
+        eval_batch_size=int(protocol.get("eval_batch_size") or 1024),
+        shuffle_seed=seeds["order"] if protocol["shuffle"] else None,
+    )
 
-    epochs = int(protocol["epochs"])
+
+def clean_history(history: dict[str, list]) -> dict[str, list[Optional[float]]]:
+    """A non-finite value is stored as null (JSON has no NaN); the repeat is then 'diverged'."""
+    return {key: [float(v) if math.isfinite(v) else None for v in values] for key, values in history.items()}
+
+
+def finish(paper: dict, prepared: Prepared, data: Dataset, history: dict[str, list],
+           predict: Callable[[str, np.ndarray], np.ndarray]) -> dict[str, Any]:
+    """Restore the kept epoch's weights, evaluate every split the paper names, and build the result.
+
+    predict(split, indices) -> the model's outputs for data.x[indices] (in batches of eval_batch_size).
+    """
+    history = clean_history(history)
+    splits = prepared.splits
+    kept_epoch = prepared.restore_kept_weights()
+    final_weights = prepared.model.get_weights()
+
+    diverged = any(v is None for v in history.get("loss", []))
+    metrics: dict[str, Optional[float]] = {}
+    per_class: dict[str, dict] = {}
+    for split_name in paper["evaluate_on"]:
+        if split_name == FIT_SPLIT:
+            for key, values in history.items():
+                if not key.startswith("val_"):
+                    metrics[metric_functions.column(FIT_SPLIT, key)] = values[kept_epoch - 1]
+            continue
+        indices = splits[split_name]
+        y_true = data.y[indices]
+        y_pred = predict(split_name, indices)
+        finite = bool(np.all(np.isfinite(y_pred)))
+        diverged = diverged or not finite
+        for metric in paper["metrics"]:
+            column = metric_functions.column(split_name, metric)
+            metrics[column] = metric_functions.compute(metric, y_true, y_pred) if finite else None
+        if prepared.num_classes is not None and finite:
+            per_class[split_name] = metric_functions.per_class(y_true, y_pred, prepared.num_classes)
+
+    return {
+        "status": "diverged" if diverged else "completed",
+        "metrics": metrics,
+        "per_class": per_class,
+        "class_names": data.class_names,
+        "split_sizes": {name: int(len(indices)) for name, indices in splits.items()},
+        "split_sha256": weights_sha256([splits[name] for name in sorted(splits)]),
+        "history": history,
+        "kept_epoch": int(kept_epoch),
+        "epochs_run": len(history.get("loss", [])),
+        "weights_sha256": weights_sha256(final_weights),
+        "init_weights_sha256": prepared.init_hash,
+        "layer_random_streams": prepared.streams,
+        "error": None,
+    }
+
+
+def run_repeat(
+    paper: dict,
+    spec: RepeatSpec,
+    data: Dataset,
+    on_epoch: Optional[EpochCallback] = None,
+) -> dict[str, Any]:
+    """Train and evaluate one repeat with Keras' `fit`; never raises for a failing repeat (the record says it failed).
+
+    paper: the resolved paper config as plain containers. Returns the record (see store.py) without checksum.
+    """
+    started = time.perf_counter()
+    record = record_header(paper, spec, data)
+    try:
+        prepared = prepare(paper, spec, data)
+        history = _fit(paper, prepared, data, on_epoch)
+        record.update(finish(paper, prepared, data, history, _predictor(prepared.model, data, prepared.eval_batch_size)))
+    except Exception as error:  # a failing repeat is recorded and the others go on
+        record.update(failed_result(spec.index, error))
+    record["wall_seconds"] = time.perf_counter() - started
+    return record
+
+
+def _predictor(model, data: Dataset, batch_size: int) -> Callable[[str, np.ndarray], np.ndarray]:
+    return lambda split, indices: model.predict(model_inputs(data.x[indices]), batch_size=batch_size, verbose=0)
+
+
+def _fit(paper: dict, prepared: Prepared, data: Dataset, on_epoch: Optional[EpochCallback]) -> dict[str, list]:
+    import keras
+
+    protocol = paper["protocol"]
+    spec, splits, keeper = prepared.spec, prepared.splits, prepared.keeper
+    x_train = data.x[splits["train"]]
+    y_train = loss_targets(data.y[splits["train"]], protocol["loss"], prepared.num_classes)
+    validation_data = None
+    if prepared.monitor_split is not None:
+        indices = splits[prepared.monitor_split]
+        validation_data = batches(data.x[indices], loss_targets(data.y[indices], protocol["loss"], prepared.num_classes),
+                                  prepared.eval_batch_size, None)
 
     class _Epochs(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -198,56 +328,10 @@ def _train_and_evaluate(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch: 
             if on_epoch is not None:
                 on_epoch(spec.index, epoch + 1, {k: float(v) for k, v in logs.items()})
 
-    batch_size = int(protocol.get("batch_size") or len(x_train))
-    eval_batch_size = int(protocol.get("eval_batch_size") or 1024)
-    train_batches = batches(x_train, y_train, batch_size, seeds["order"] if protocol["shuffle"] else None)
-    if validation_data is not None:
-        validation_data = batches(*validation_data, eval_batch_size, None)
+    train_batches = batches(x_train, y_train, prepared.batch_size, prepared.shuffle_seed, prepared.epochs)
+    steps = steps_per_epoch(len(x_train), prepared.batch_size) if prepared.shuffle_seed is not None else None
     # Anything else in fit that draws from the global generators draws from the order seed.
-    seeding.reset_random_state(seeds["order"])
-    history = model.fit(train_batches, epochs=epochs, shuffle=False, validation_data=validation_data,
-                        callbacks=[_Epochs()], verbose=0)
-    # A non-finite loss is stored as null (JSON has no NaN); the repeat is then 'diverged'.
-    history_dict = {key: [float(v) if math.isfinite(v) else None for v in values] for key, values in history.history.items()}
-
-    kept_epoch = epochs
-    if keeper is not None and keeper.weights is not None:
-        model.set_weights(keeper.weights)
-        kept_epoch = keeper.best_epoch
-    final_weights = model.get_weights()
-
-    diverged = any(v is None for v in history_dict.get("loss", []))
-    metrics: dict[str, Optional[float]] = {}
-    per_class: dict[str, dict] = {}
-    for split_name in paper["evaluate_on"]:
-        if split_name == FIT_SPLIT:
-            for key, values in history_dict.items():
-                if not key.startswith("val_"):
-                    metrics[metric_functions.column(FIT_SPLIT, key)] = values[kept_epoch - 1]
-            continue
-        indices = splits[split_name]
-        y_true = data.y[indices]
-        y_pred = model.predict(data.x[indices], batch_size=int(protocol.get("eval_batch_size") or 1024), verbose=0)
-        finite = bool(np.all(np.isfinite(y_pred)))
-        diverged = diverged or not finite
-        for metric in paper["metrics"]:
-            column = metric_functions.column(split_name, metric)
-            metrics[column] = metric_functions.compute(metric, y_true, y_pred) if finite else None
-        if num_classes is not None and finite:
-            per_class[split_name] = metric_functions.per_class(y_true, y_pred, num_classes)
-
-    return {
-        "status": "diverged" if diverged else "completed",
-        "metrics": metrics,
-        "per_class": per_class,
-        "class_names": data.class_names,
-        "split_sizes": {name: int(len(indices)) for name, indices in splits.items()},
-        "split_sha256": weights_sha256([splits[name] for name in sorted(splits)]),
-        "history": history_dict,
-        "kept_epoch": int(kept_epoch),
-        "epochs_run": len(history_dict.get("loss", [])),
-        "weights_sha256": weights_sha256(final_weights),
-        "init_weights_sha256": init_hash,
-        "layer_random_streams": streams,
-        "error": None,
-    }
+    seeding.reset_random_state(spec.seeds["order"])
+    history = prepared.model.fit(train_batches, epochs=prepared.epochs, steps_per_epoch=steps, shuffle=False,
+                                 validation_data=validation_data, callbacks=[_Epochs()], verbose=0)
+    return history.history

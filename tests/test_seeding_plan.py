@@ -68,3 +68,27 @@ def test_unpinned_split_follows_the_split_seed():
     assert (pinned[0] == pinned[1]).all()
     unpinned = [split_indices(paper, data, {"split": s}, unpin=True)["test"] for s in (1, 2)]
     assert not (unpinned[0] == unpinned[1]).all()
+
+
+def test_data_order_depends_on_the_order_seed_alone():
+    """The batches `fit` sees: epoch e in the order epoch_order(order seed, e), whatever the other seeds
+    (before, TensorFlow's global seed, i.e. the init seed, moved the shuffle too)."""
+    import numpy as np
+
+    from replicate import seeding
+    from replicate.train import batches, epoch_order
+
+    x = np.arange(10, dtype="float32").reshape(-1, 1)
+    y = np.arange(10, dtype="float32")
+
+    def seen(order_seed: int, global_seed: int) -> list[list[float]]:
+        seeding.reset_session(global_seed)  # what the init seed does just before
+        dataset = batches(x, y, batch_size=4, shuffle_seed=order_seed, epochs=3)
+        return [list(batch_y.numpy()) for _, batch_y in dataset]
+
+    first = seen(11, global_seed=1)
+    assert first == seen(11, global_seed=2)
+    expected = [list(y[epoch_order(11, e, 10)][start:start + 4]) for e in range(3) for start in (0, 4, 8)]
+    assert first == expected  # 3 batches per epoch (4, 4, 2), none spanning two epochs
+    assert first[:3] != first[3:6]  # a fresh order each epoch
+    assert first != seen(12, global_seed=1)
