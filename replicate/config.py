@@ -35,6 +35,8 @@ class RunSettings:
     vary: Optional[tuple[str, ...]]
     selfcheck: dict[str, Any]
     study: Optional[str] = None
+    execution: str = "per_repeat"
+    replicas: Optional[int] = None
 
     @property
     def headline(self) -> str:
@@ -48,6 +50,8 @@ class RunSettings:
             "determinism": self.determinism,
             "threads": self.threads,
             "vary": None if self.vary is None else list(self.vary),
+            "execution": self.execution,
+            "replicas": self.replicas,
             "report": self.report,
         }
 
@@ -92,6 +96,8 @@ def settings_from_config(cfg: DictConfig) -> RunSettings:
         vary=None if container["vary"] is None else tuple(container["vary"]),
         selfcheck=container["selfcheck"],
         study=container.get("study"),
+        execution=container["execution"],
+        replicas=container["replicas"],
     )
     check(settings)
     return settings
@@ -109,6 +115,8 @@ def check(settings: RunSettings) -> None:
     for source in settings.vary or ():
         if source not in SOURCES:
             raise ConfigError(f"vary: unknown source of randomness '{source}'; {_suggest(source, SOURCES)}fix: choose from {', '.join(SOURCES)}")
+    if settings.replicas is not None and settings.replicas < 1:
+        raise ConfigError(f"replicas={settings.replicas}: must be at least 1, or null to spread the repeats over the workers; fix: replicas=null")
     workers = settings.executor.get("workers")
     if workers is not None and workers < 1:
         raise ConfigError(f"executor.workers={workers}: must be at least 1, or null for one per core; fix: executor.workers=2")

@@ -34,7 +34,7 @@ class RunOutcome:
 
 def plan_for(settings: RunSettings) -> list[RepeatSpec]:
     return make_plan(settings.paper, settings.repeats, settings.seed, settings.threads, settings.determinism,
-                     software_versions(), settings.vary)
+                     software_versions(), settings.vary, settings.execution)
 
 
 def write_run_file(run_dir: Path, settings: RunSettings) -> None:

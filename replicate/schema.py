@@ -30,6 +30,13 @@ class Study(str, Enum):
     variance = "variance"
 
 
+class Execution(str, Enum):
+    """How repeats train: one Keras `fit` per repeat, or several repeats in lockstep in one graph."""
+
+    per_repeat = "per_repeat"
+    vectorized = "vectorized"
+
+
 class Keep(str, Enum):
     """Which epoch's weights are kept at the end of training."""
 
@@ -176,6 +183,10 @@ class Config:
     # null: every source the paper's protocol has (a split the paper pins stays pinned)
     vary: Optional[List[str]] = None
     output_dir: str = MISSING
+    # per_repeat: each repeat is one Keras fit; vectorized: `replicas` repeats train in lockstep in one graph
+    execution: Execution = Execution.per_repeat
+    # vectorized: repeats per group (one process trains a group); null = the repeats spread over the workers
+    replicas: Optional[int] = None
     report: ReportConfig = field(default_factory=ReportConfig)
     selfcheck: SelfCheckConfig = field(default_factory=SelfCheckConfig)
     study: Optional[Study] = None

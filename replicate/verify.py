@@ -25,6 +25,7 @@ def spec_from_record(record: dict[str, Any]) -> RepeatSpec:
         index=record["repeat"], master_seed=settings["master_seed"], seeds=record["seeds"],
         threads=settings["threads"], determinism=settings["determinism"], identity=record["identity"],
         seed_notes=record.get("seed_notes", {}), unpin_split=settings.get("unpin_split", False),
+        execution=settings.get("execution", "per_repeat"),
     )
 
 
@@ -77,7 +78,7 @@ def verify(run_dir: Path, repeats: Optional[list[int]] = None, threads: Optional
     """
     from replicate import seeding
     from replicate.executors.common import load_data
-    from replicate.train import run_repeat
+    from replicate.replicas import run_task
 
     store = RecordStore(run_dir)
     paths = store.existing()
@@ -106,7 +107,8 @@ def verify(run_dir: Path, repeats: Optional[list[int]] = None, threads: Optional
         spec = spec_from_record(record)
         if threads is not None:
             spec = RepeatSpec(**{**spec.__dict__, "threads": threads})
-        rerun = run_repeat(record["paper"], spec, data)
+        # A replica of a lockstep group re-runs as a group of one: grouping never changes a replica's bits.
+        (rerun,) = run_task(record["paper"], [spec], data)
         rerun["environment"] = fingerprint(used_threads, spec.determinism)
         results.append(compare(record, rerun))
     return results

@@ -11,18 +11,45 @@ from keras import layers
 from replicate.dataset import Dataset
 
 
-def build(input_shape=(4,), num_outputs=3, hidden=16, dropout=0.3, output_units=None, fail_if_draw_in=None):
+class GlobalNoise(layers.Layer):
+    """Gaussian noise in training from a process-wide generator (TensorFlow's, or Keras' global one when
+    source='keras'), not from a SeedGenerator of its own: not stateless-safe."""
+
+    def __init__(self, stddev, source="tf", **kwargs):
+        super().__init__(**kwargs)
+        self.stddev, self.source = stddev, source
+
+    def call(self, inputs, training=None):
+        if not training:
+            return inputs
+        if self.source == "keras":
+            return inputs + keras.random.normal(keras.ops.shape(inputs), stddev=self.stddev)
+        import tensorflow as tf
+
+        return inputs + tf.random.normal(tf.shape(inputs), stddev=self.stddev)
+
+
+def build(input_shape=(4,), num_outputs=3, hidden=16, dropout=0.3, output_units=None, fail_if_draw_in=None,
+          explode_if_draw_in=None, global_noise=None, global_noise_source="tf"):
     """output_units hard-codes the last layer (as papers often do), ignoring num_outputs.
 
     fail_if_draw_in=[low, high]: raise when Python's first random draw after seeding (a pure function of the
     repeat's init seed) falls in [low, high): a repeat that fails, deterministically.
+    explode_if_draw_in=[low, high]: the same draw picks a repeat whose hidden weights start at 1e30 (its loss
+    goes non-finite: a repeat that diverges, deterministically).
+    global_noise=stddev: a noise layer that draws from a process-wide generator (not stateless-safe):
+    TensorFlow's (global_noise_source='tf') or Keras' global SeedGenerator ('keras').
     """
     import random
 
-    if fail_if_draw_in is not None and fail_if_draw_in[0] <= random.random() < fail_if_draw_in[1]:
+    draw = random.random()
+    if fail_if_draw_in is not None and fail_if_draw_in[0] <= draw < fail_if_draw_in[1]:
         raise RuntimeError("simulated failure in the model builder")
+    explode = explode_if_draw_in is not None and explode_if_draw_in[0] <= draw < explode_if_draw_in[1]
     inputs = keras.Input(shape=input_shape)
-    x = layers.Dense(hidden, activation="relu")(inputs)
+    x = GlobalNoise(global_noise, global_noise_source)(inputs) if global_noise else inputs
+    x = layers.Dense(hidden, activation="relu",
+                     kernel_initializer=keras.initializers.Constant(1e30) if explode else "glorot_uniform")(x)
     x = layers.Dropout(dropout)(x)
     return keras.Model(inputs, layers.Dense(output_units or num_outputs, activation="softmax")(x))
 

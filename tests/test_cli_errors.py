@@ -17,6 +17,8 @@ CASES = [
     (["paper.metrics=[msee]"], ["msee", "did you mean 'mse'", "fix"]),
     (["paper.protocol.epochs=0"], ["paper.protocol.epochs=0", "fix"]),
     (["paper.reported.0.statistic=mean_of_k", "paper.reported.0.value=0.1"], ["k", "mean_of_k", "fix"]),
+    (["execution=lockstep"], ["execution", "lockstep", "per_repeat", "vectorized", "fix"]),
+    (["execution=vectorized", "replicas=0"], ["replicas=0", "at least 1", "fix"]),
 ]
 
 

@@ -152,6 +152,19 @@ def test_ray_cluster_gives_the_same_bits_as_serial(cluster, tmp_path):
     assert len({a[k]["weights_sha256"] for k in range(3)}) == 3
     assert (ray_dir / "report.md").is_file()
 
+    # Lockstep groups as the actors' units of work: each replica still gives its repeat's bits.
+    vectorized_dir = tmp_path / "ray-vectorized"
+    grouped = run_cli([*SMALL, "executor=ray", f"executor.address={cluster['address']}", "execution=vectorized",
+                       f"hydra.run.dir={vectorized_dir}"], timeout=240, RAY_AUTH_MODE="disabled",
+                      RAY_USAGE_STATS_ENABLED="0")
+    assert grouped.returncode == 0, grouped.stderr[-4000:]
+    assert "in 2 lockstep groups" in grouped.stdout + grouped.stderr
+    c = read_records(vectorized_dir)
+    for k in range(3):
+        assert c[k]["execution"]["path"] == "vectorized", k
+        assert (c[k]["weights_sha256"], c[k]["metrics"], c[k]["history"]) == \
+            (b[k]["weights_sha256"], b[k]["metrics"], b[k]["history"]), k
+
 
 def _user_error(result) -> str:
     lines = [line for line in result.stderr.splitlines() if line.startswith("replicate: error:")]

@@ -16,7 +16,7 @@ from replicate.config import RunSettings
 from replicate.dataset import Dataset
 from replicate.errors import ReplicateError
 from replicate.executors.common import check_data_unchanged, load_data
-from replicate.plan import RepeatSpec
+from replicate.plan import RepeatSpec, tasks
 from replicate.progress import make_progress
 from replicate.store import RecordStore, write_atomic
 
@@ -77,14 +77,17 @@ def _init_worker(counter, events, cores: list[int], threads: int, determinism: s
     _worker.update(data=open_shared_dataset(Path(data_dir)), paper=paper, store=RecordStore(run_dir), events=events)
 
 
-def _run_in_worker(spec: RepeatSpec) -> dict[str, Any]:
-    from replicate.train import run_repeat
+def _run_in_worker(task: list[RepeatSpec]) -> list[dict[str, Any]]:
+    """One unit of work (a repeat, or a group of replicas); each record is written as soon as it exists."""
+    from replicate.replicas import run_task
 
     events = _worker["events"]
-    record = run_repeat(_worker["paper"], spec, _worker["data"],
-                        on_epoch=lambda repeat, epoch, logs: events.put((repeat, epoch, logs)))
-    _worker["store"].write(record)
-    return {key: record.get(key) for key in ("repeat", "status", "metrics", "wall_seconds")}
+    summaries = []
+    for record in run_task(_worker["paper"], task, _worker["data"],
+                           on_epoch=lambda repeat, epoch, logs: events.put((repeat, epoch, logs))):
+        _worker["store"].write(record)
+        summaries.append({key: record.get(key) for key in ("repeat", "status", "metrics", "wall_seconds")})
+    return summaries
 
 
 def default_workers(threads: int) -> int:
@@ -95,13 +98,16 @@ def default_workers(threads: int) -> int:
 def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
             workers: Optional[int] = None) -> None:
     workers = min(workers or default_workers(settings.threads), len(specs))
+    work = tasks(specs, settings.replicas, workers)
+    workers = min(workers, len(work))
     data = load_data(settings.paper)
     check_data_unchanged(data, store)
     shared = share_dataset(data, store.run_dir / ".shared-data")
     del data
     context = multiprocessing.get_context("spawn")
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
-    log.info("running %d repeats on %d worker processes (%d thread(s) each)", len(specs), workers, settings.threads)
+    log.info("running %d repeats on %d worker processes (%d thread(s) each)%s", len(specs), workers, settings.threads,
+             f", in {len(work)} lockstep groups" if settings.execution == "vectorized" else "")
     events = context.Queue()
     progress = make_progress(settings.progress, len(specs), settings.headline, settings.paper["protocol"]["epochs"])
     pool = ProcessPoolExecutor(
@@ -110,12 +116,13 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
                   settings.paper, str(store.run_dir)),
     )
     try:
-        pending = {pool.submit(_run_in_worker, spec) for spec in specs}
+        pending = {pool.submit(_run_in_worker, task) for task in work}
         while pending:
             done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             _drain(events, progress)
             for future in done:
-                progress.finished(future.result())
+                for summary in future.result():
+                    progress.finished(summary)
     except BrokenProcessPool as error:
         raise ReplicateError(
             f"a worker process died (killed or out of memory) in {store.run_dir}; finished repeats are kept; "

@@ -28,7 +28,7 @@ from typing import Any, Optional
 from replicate.config import RunSettings
 from replicate.errors import ReplicateError
 from replicate.executors.common import check_data_unchanged, load_data
-from replicate.plan import RepeatSpec
+from replicate.plan import RepeatSpec, tasks
 from replicate.progress import make_progress
 from replicate.store import RecordStore
 
@@ -57,13 +57,13 @@ class RepeatWorker:
         seeding.configure_process(threads, determinism)
         self.paper, self.data = paper, data
 
-    def run(self, spec: RepeatSpec) -> tuple[dict[str, Any], str]:
-        """The repeat's record (failures included, see run_repeat) and the id of the node that ran it."""
+    def run(self, task: list[RepeatSpec]) -> tuple[list[dict[str, Any]], str]:
+        """The records of one unit of work (failures included, see run_task) and the id of the node that ran it."""
         import ray
 
-        from replicate.train import run_repeat
+        from replicate.replicas import run_task
 
-        return run_repeat(self.paper, spec, self.data), ray.get_runtime_context().get_node_id()
+        return run_task(self.paper, task, self.data), ray.get_runtime_context().get_node_id()
 
 
 def _import_ray():
@@ -168,7 +168,7 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) 
     started_here = not ray.is_initialized()
     switch = _LoopbackSwitch() if started_here and _on_this_machine(address) else None
     actors: list = []
-    running: dict = {}  # ObjectRef of a running repeat -> (actor, spec)
+    running: dict = {}  # ObjectRef of a running unit of work -> (actor, its specs)
     progress = None
     try:
         if switch is not None:
@@ -178,8 +178,11 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) 
         need = {"CPU": float(settings.executor.get("cpus_per_repeat") or settings.threads),
                 **{name: float(amount) for name, amount in (settings.executor.get("resources") or {}).items()}}
         size, nodes = _pool_size(ray, settings, need, len(specs))
-        log.info("running %d repeats on %d Ray actors (%g CPU, %d thread(s) each) on a cluster of %d node(s)",
-                 len(specs), size, need["CPU"], settings.threads, nodes)
+        work = tasks(specs, settings.replicas, size)
+        size = min(size, len(work))
+        log.info("running %d repeats on %d Ray actors (%g CPU, %d thread(s) each) on a cluster of %d node(s)%s",
+                 len(specs), size, need["CPU"], settings.threads, nodes,
+                 f", in {len(work)} lockstep groups" if settings.execution == "vectorized" else "")
         data = load_data(settings.paper)
         check_data_unchanged(data, store)
         data_ref = ray.put(data)  # once; every actor maps the arrays from the object store
@@ -187,7 +190,7 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) 
         actors = _start_actors(ray, settings, need, size, data_ref)
         progress = make_progress(settings.progress, len(specs), settings.headline,
                                  settings.paper["protocol"]["epochs"])
-        _run_all(ray, actors, specs, store, progress, running)
+        _run_all(ray, actors, work, store, progress, running)
     except KeyboardInterrupt:
         for ref in running:
             try:
@@ -250,33 +253,35 @@ def _start_actors(ray, settings: RunSettings, need: dict[str, float], size: int,
             for _ in range(size)]
 
 
-def _run_all(ray, actors: list, specs: list[RepeatSpec], store: RecordStore, progress, running: dict) -> None:
-    """Hand each idle actor the next repeat; write each record as it comes back (ray.wait loop)."""
+def _run_all(ray, actors: list, work: list[list[RepeatSpec]], store: RecordStore, progress, running: dict) -> None:
+    """Hand each idle actor the next unit of work; write each record as it comes back (ray.wait loop)."""
     from ray import exceptions as ray_errors
 
     dead = (ray_errors.RayActorError, ray_errors.WorkerCrashedError, ray_errors.NodeDiedError,
             ray_errors.ObjectLostError, ray_errors.OutOfMemoryError, ray_errors.LocalRayletDiedError,
             ray_errors.ActorUnschedulableError)
-    todo, idle = deque(specs), deque(actors)
+    todo, idle = deque(work), deque(actors)
     used_nodes: set[str] = set()
     failure: Optional[BaseException] = None
     while running or (todo and failure is None):
         while todo and idle and failure is None:
-            actor, spec = idle.popleft(), todo.popleft()
-            running[actor.run.remote(spec)] = (actor, spec)
+            actor, task = idle.popleft(), todo.popleft()
+            running[actor.run.remote(task)] = (actor, task)
         # A timeout so that Ctrl-C is seen while repeats run.
         done, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
         for ref in done:
-            actor, spec = running.pop(ref)
+            actor, task = running.pop(ref)
             try:
-                record, node = ray.get(ref)
+                records, node = ray.get(ref)
             except dead as error:
                 # No new work; the repeats still running on other actors finish and are written.
-                log.error("repeat %d lost: its Ray worker died (%s)", spec.index, type(error).__name__)
+                log.error("repeat%s %s lost: its Ray worker died (%s)", "s" if len(task) > 1 else "",
+                          ", ".join(str(spec.index) for spec in task), type(error).__name__)
                 failure = failure or error
                 continue
-            store.write(record)
-            progress.finished(record)
+            for record in records:
+                store.write(record)
+                progress.finished(record)
             used_nodes.add(node)
             idle.append(actor)
     if failure is not None:

@@ -86,6 +86,22 @@ def headline_lines(summary: dict) -> list[str]:
     return lines
 
 
+def execution_line(execution: Optional[dict]) -> str:
+    """How the repeats ran, in words (from the records; see summary.execution)."""
+    if not execution:
+        return "`per_repeat`: one Keras `fit` per repeat."
+    paths = ", ".join(f"{count} by `{path}`" for path, count in execution["paths"].items()) or "none"
+    if execution.get("fallback_reason"):
+        return (f"`vectorized` was asked for, but {execution['fallback_reason']}; so each repeat ran on its own "
+                f"(`per_repeat`, one Keras `fit` per repeat). Repeats: {paths}.")
+    if execution["requested"] == "vectorized":
+        sizes = ", ".join(str(size) for size in execution["group_sizes"]) or "—"
+        return (f"`vectorized`: repeats trained in lockstep, groups of {sizes} in one TensorFlow graph per step; each "
+                f"replica is its repeat's own model, stepped by Keras' own `train_step` on that repeat's batches, so "
+                f"grouping does not change its bits. Repeats: {paths}.")
+    return f"`per_repeat`: one Keras `fit` per repeat. Repeats: {paths}."
+
+
 def figure(figures: dict[str, str], name: str, caption: str) -> list[str]:
     return ["", f"![{caption}]({figures[name]})"] if name in figures else []
 
@@ -204,7 +220,8 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
               f"- Intervals: {conf}% intervals for the mean, by t and by BCa bootstrap (scipy.stats.bootstrap, {settings['bootstrap_resamples']} resamples, "
               "random_state 0). '±' is the sample standard deviation across repeats (ddof=1), not a standard error. "
               f"Verdict bands for one run are the central {conf}% of the achieved runs (empirical percentiles).",
-              f"- Determinism: `{settings['determinism']}`; {settings['threads']} intra-/inter-op thread(s) per repeat."]
+              f"- Determinism: `{settings['determinism']}`; {settings['threads']} intra-/inter-op thread(s) per repeat.",
+              f"- Execution: {execution_line(settings.get('execution'))}"]
     for source, note in (settings.get("seed_notes") or {}).items():
         lines.append(f"- {source}: {note}.")
 

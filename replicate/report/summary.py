@@ -105,6 +105,20 @@ def _fixed_sources(records: list[dict]) -> set[str]:
     return fixed
 
 
+def execution(run: dict[str, Any], records: list[dict]) -> dict[str, Any]:
+    """How the repeats were run, from the records: which path produced how many, group sizes, any fallback."""
+    runs = [r.get("execution") or {"path": "per_repeat"} for r in records]
+    paths: dict[str, int] = {}
+    for item in runs:
+        paths[item["path"]] = paths.get(item["path"], 0) + 1
+    return {
+        "requested": run.get("execution", "per_repeat"),
+        "paths": paths,
+        "group_sizes": sorted({len(item["group"]) for item in runs if item.get("group")}),
+        "fallback_reason": next((item["fallback_reason"] for item in runs if item.get("fallback_reason")), None),
+    }
+
+
 def reproducibility(run: dict[str, Any], selfcheck: Optional[list[dict]]) -> dict[str, Any]:
     """Whether a repeat re-run in a fresh process gave the same bits, in words for the report's first lines."""
     if run["determinism"] != "bitwise":
@@ -188,6 +202,7 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
             "varied": [s for s in SOURCES if s not in _fixed_sources(records)],
             "fixed": [s for s in SOURCES if s in _fixed_sources(records)],
             "seed_notes": next((r.get("seed_notes") for r in records), {}) or {},
+            "execution": execution(run, records),
         },
         "repeats": counts,
         "reproducible": reproducibility(run, selfcheck),
