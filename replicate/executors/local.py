@@ -104,6 +104,8 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
     check_data_unchanged(data, store)
     shared = share_dataset(data, store.run_dir / ".shared-data")
     del data
+    # Workers start with this environment: a fixed string-hash seed in each of them.
+    os.environ.setdefault("PYTHONHASHSEED", "0")
     context = multiprocessing.get_context("spawn")
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
     log.info("running %d repeats on %d worker processes (%d thread(s) each)%s", len(specs), workers, settings.threads,

@@ -243,7 +243,9 @@ class _LoopbackSwitch:
 def _start_actors(ray, settings: RunSettings, need: dict[str, float], size: int, data_ref) -> list:
     from replicate.environment import software_versions
 
-    options: dict[str, Any] = {"num_cpus": need["CPU"], "max_restarts": 0, "max_task_retries": 0}
+    # A fixed string-hash seed in every actor process, as the local executor gives its workers.
+    options: dict[str, Any] = {"num_cpus": need["CPU"], "max_restarts": 0, "max_task_retries": 0,
+                               "runtime_env": {"env_vars": {"PYTHONHASHSEED": "0"}}}
     custom = {name: amount for name, amount in need.items() if name != "CPU"}
     if custom:
         options["resources"] = custom
