@@ -112,3 +112,24 @@ def test_kill_9_of_a_worker_ends_the_run_nonzero_and_a_rerun_completes(paper, un
     result = run_cli([*paper["args"], f"hydra.run.dir={run_dir}"], **paper["env"])
     assert result.returncode == 0, result.stderr[-3000:]
     _assert_same_results(run_dir, uninterrupted)
+
+
+def test_ctrl_c_stops_the_workers_and_keeps_finished_repeats(paper, uninterrupted):
+    """Ctrl-C in a terminal interrupts the whole foreground process group: the main process and its workers."""
+    run_dir = paper["root"] / "interrupted"
+    process = _start(paper, run_dir)
+    _wait_for_records(run_dir, 1, process)
+    workers = _children(process.pid)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-3000:]
+    assert "interrupted; finished repeats are kept and the next run resumes" in stderr
+    time.sleep(1.0)
+    assert not [w for w in workers if _running(w)]
+    _assert_records_whole(run_dir)
+    finished = len(list((run_dir / "records").glob("repeat-*.json")))
+    assert 1 <= finished < REPEATS
+
+    result = run_cli([*paper["args"], f"hydra.run.dir={run_dir}"], **paper["env"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    _assert_same_results(run_dir, uninterrupted)
