@@ -158,7 +158,7 @@ def child_overhead(spec: dict, count: int, record_dir: str) -> dict:
     from replicate.executors.common import load_data
     from replicate.plan import make_plan
     from replicate.store import RecordStore
-    from replicate.train import batches, run_repeat
+    from replicate.train import batches, run_repeat, steps_per_epoch
 
     paper, epochs = spec["paper"], spec["epochs"]
     protocol = paper["protocol"]
@@ -171,7 +171,7 @@ def child_overhead(spec: dict, count: int, record_dir: str) -> dict:
         seeds = repeat_spec.seeds
         arrays = _arrays(paper, data, seeds["split"])
         x_train, y_train, _ = arrays["train"]
-        keras.backend.clear_session()
+        keras.backend.clear_session(free_memory=False)  # as replicate's seeding.reset_session
         keras.utils.set_random_seed(seeds["init"])
         model = _call_target(paper["model"], input_shape=tuple(x_train.shape[1:]), num_outputs=arrays["num_outputs"])
         model.compile(optimizer=_call_target(protocol["optimizer"]), loss=protocol["loss"],
@@ -179,9 +179,11 @@ def child_overhead(spec: dict, count: int, record_dir: str) -> dict:
         monitor = _monitor(paper)
         eval_batch = int(protocol.get("eval_batch_size") or 1024)
         validation = batches(*arrays[monitor][:2], eval_batch, None) if monitor else None
-        train = batches(x_train, y_train, int(protocol["batch_size"] or len(x_train)),
-                        seeds["order"] if protocol["shuffle"] else None)
-        model.fit(train, epochs=epochs, shuffle=False, validation_data=validation, verbose=0)
+        batch_size = int(protocol["batch_size"] or len(x_train))
+        order_seed = seeds["order"] if protocol["shuffle"] else None
+        train = batches(x_train, y_train, batch_size, order_seed, epochs)
+        model.fit(train, epochs=epochs, shuffle=False, validation_data=validation, verbose=0,
+                  steps_per_epoch=steps_per_epoch(len(x_train), batch_size) if order_seed is not None else None)
         x_test, _, y_true = arrays["test"]
         y_pred = model.predict(x_test, batch_size=eval_batch, verbose=0)
         if paper["task"] == "classification":
@@ -367,6 +369,21 @@ def run_overhead(spec_path: Path, count: int, record_dir: Path) -> dict:
             "overhead_percent_median_paired": statistics.median(paired), "rows": rows}
 
 
+def run_variants(steps: dict, names: list[str], results: dict[str, dict]) -> None:
+    """Run each named variant in turn; one that cannot run is reported with its error, never faked."""
+    for name in names:
+        print(f"running {name} ...", flush=True)
+        try:
+            results[name] = steps[name]()
+        except Exception as error:
+            results[name] = {"error": f"{type(error).__name__}: {error}"}
+        row = results[name]
+        finished = f", {row['completed']}/{row['repeats_run']} finished" if "completed" in row else ""
+        print(f"  {name}: " + (row.get("error") or f"{row['wall_seconds']:.1f} s{finished}"), flush=True)
+        if "command" in row:
+            print(f"  $ {row['command']}", flush=True)
+
+
 def fmt(value: Optional[float], digits: int = 1) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
@@ -488,19 +505,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "local": lambda: run_local(args.paper, repeats, epochs, scratch / "local-run"),
             "overhead": lambda: run_overhead(spec_path, overhead_repeats, scratch / "overhead-records"),
         }
-        for name in VARIANTS:
-            if name not in args.variants:
-                continue
-            print(f"running {name} ...", flush=True)
-            try:
-                results[name] = steps[name]()
-            except Exception as error:  # a variant that cannot run is reported, never faked
-                results[name] = {"error": f"{type(error).__name__}: {error}"}
-            row = results[name]
-            status = row.get("error") or f"{row['wall_seconds']:.1f} s, {row['completed']}/{row['repeats_run']} finished"
-            print(f"  {name}: {status}", flush=True)
-            if "command" in row:
-                print(f"  $ {row['command']}", flush=True)
+        run_variants(steps, [name for name in VARIANTS if name in args.variants], results)
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
