@@ -4,7 +4,9 @@ Each replica is the very model its repeat would build (same init seed, same drop
 its own optimizer state and its own kept epoch); one traced function runs every replica's Keras
 `train_step` for the current batch, so a step costs one graph call for the whole group instead of one
 Keras `fit` step per repeat, and the group's independent work runs back to back without Python in between.
-The replicas share nothing but the input tensors, so a replica's bits do not depend on its group.
+Keras' step is traced once, on replica 0, and run for each replica on that replica's own variables. The
+replicas share nothing but the input tensors, so a replica's bits do not depend on its group: the records
+are bit for bit those of the per-repeat path (tests/test_vectorized.py).
 
 Why not `jax.vmap` over stacked weights: measured on the 2-core CPU (XLA:CPU, jax 0.10.2), vmap turns the
 per-replica convolutions of CNN-A into grouped convolutions that run 4-15x slower than separate ones
@@ -73,7 +75,7 @@ def run_replicas(paper: dict, specs: list[RepeatSpec], data: Dataset,
         try:
             trainer = Lockstep(paper, prepared, data)
             histories = trainer.train(on_epoch)
-            for replica, item in enumerate(prepared):
+            for item in prepared:
                 item.restore_kept_weights()
             outputs = {split: trainer.predictions(split) for split in paper["evaluate_on"] if split != FIT_SPLIT}
             for replica, item in enumerate(prepared):

@@ -86,6 +86,12 @@ def headline_lines(summary: dict) -> list[str]:
     return lines
 
 
+def _short(label: str, width: int = 28) -> str:
+    """A label for a table header: up to its first parenthesis, else cut at a word within `width` characters."""
+    label = label.split(" (", 1)[0].strip()
+    return label if len(label) <= width else label[:width].rsplit(" ", 1)[0] + "…"
+
+
 def execution_line(execution: Optional[dict]) -> str:
     """How the repeats ran, in words (from the records; see summary.execution)."""
     if not execution:
@@ -175,7 +181,7 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
         header = ["class"]
         for measure in ("precision", "recall", "F1"):
             header.append(f"{measure} (ours, {conf}% CI)")
-            header += [f"{measure} ({ref['label'][:28]}; Δ)" for ref in references]
+            header += [f"{measure} ({_short(ref['label'])}; Δ)" for ref in references]
         rows = []
         for i, name in enumerate(per_class["classes"]):
             cells = [f"{i} {name}"]
