@@ -12,7 +12,6 @@ from replicate.splits import split_random_state
 # How a repeat turns its seeds into bits (e.g. how data order derives from the order seed). Part of every
 # identity: bump it when the same seeds would give other bits, so no stale record is ever reused.
 TRAINING_SCHEME = 2
-EXECUTIONS = ("per_repeat", "vectorized")
 
 
 def canonical_json(value: Any) -> str:

@@ -69,16 +69,16 @@ def split_indices(paper: dict, data: Dataset, seeds: dict[str, int], unpin: bool
     return splits
 
 
+def model_inputs(x: np.ndarray) -> np.ndarray:
+    """Inputs as the model sees them: float64 arrays as float32 (what Keras would feed)."""
+    return x.astype("float32", copy=False) if x.dtype == np.float64 else x
+
+
 def loss_targets(y: np.ndarray, loss: str, num_classes: Optional[int]) -> np.ndarray:
     """Targets as the loss takes them: one-hot float32 for a categorical loss, else y (float64 as float32)."""
     if num_classes is not None and "categorical" in loss and "sparse" not in loss:
         return np.eye(num_classes, dtype="float32")[y]
-    return y.astype("float32", copy=False) if y.dtype == np.float64 else y
-
-
-def model_inputs(x: np.ndarray) -> np.ndarray:
-    """Inputs as the model sees them: float64 arrays as float32 (what Keras would feed)."""
-    return x.astype("float32", copy=False) if x.dtype == np.float64 else x
+    return model_inputs(y)
 
 
 def epoch_order(order_seed: int, epoch: int, n: int) -> np.ndarray:

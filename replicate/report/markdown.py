@@ -92,10 +92,8 @@ def _short(label: str, width: int = 28) -> str:
     return label if len(label) <= width else label[:width].rsplit(" ", 1)[0] + "…"
 
 
-def execution_line(execution: Optional[dict]) -> str:
+def execution_line(execution: dict) -> str:
     """How the repeats ran, in words (from the records; see summary.execution)."""
-    if not execution:
-        return "`per_repeat`: one Keras `fit` per repeat."
     paths = ", ".join(f"{count} by `{path}`" for path, count in execution["paths"].items()) or "none"
     if execution.get("fallback_reason"):
         return (f"`vectorized` was asked for, but {execution['fallback_reason']}; so each repeat ran on its own "
@@ -227,7 +225,7 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
               "random_state 0). '±' is the sample standard deviation across repeats (ddof=1), not a standard error. "
               f"Verdict bands for one run are the central {conf}% of the achieved runs (empirical percentiles).",
               f"- Determinism: `{settings['determinism']}`; {settings['threads']} intra-/inter-op thread(s) per repeat.",
-              f"- Execution: {execution_line(settings.get('execution'))}"]
+              f"- Execution: {execution_line(settings['execution'])}"]
     for source, note in (settings.get("seed_notes") or {}).items():
         lines.append(f"- {source}: {note}.")
 
