@@ -21,7 +21,7 @@ RUNS = np.array([0.9035, 0.8899, 0.9072, 0.9011, 0.8958, 0.9103, 0.8987, 0.9026,
 
 def test_summarize_matches_numpy_and_scipy():
     x = np.array([0.81, 0.79, 0.84, 0.80, 0.83, 0.78, 0.86])
-    s = stats.summarize(x, n_resamples=R, random_state=3)
+    s = stats.summarize(x, n_resamples=R, random_state=3, minimum_bca_n=2)
     assert s.n == 7
     assert s.mean == pytest.approx(np.mean(x))
     assert s.std == pytest.approx(np.std(x, ddof=1))
@@ -39,7 +39,7 @@ def test_summarize_matches_numpy_and_scipy():
 
 def test_summarize_accepts_a_generator_and_other_confidence():
     x = [1.0, 2.0, 4.0, 7.0, 11.0]
-    s = stats.summarize(x, confidence=0.9, n_resamples=R, random_state=np.random.default_rng(5))
+    s = stats.summarize(x, confidence=0.9, n_resamples=R, random_state=np.random.default_rng(5), minimum_bca_n=2)
     expected = sps.bootstrap((np.array(x),), np.mean, n_resamples=R, method="BCa", confidence_level=0.9,
                              rng=np.random.default_rng(5))
     assert s.ci_bca == pytest.approx(tuple(expected.confidence_interval))
@@ -53,7 +53,7 @@ def test_summarize_edge_cases():
     assert one.n == 1 and one.mean == 0.9 and one.median == 0.9
     assert math.isnan(one.std) and math.isnan(one.sem)
     assert all(math.isnan(v) for v in (*one.ci_t, *one.ci_bca))
-    flat = stats.summarize([0.5, 0.5, 0.5, 0.5], n_resamples=R)  # zero spread: BCa undefined, point is both ends
+    flat = stats.summarize([0.5] * 4, n_resamples=R, minimum_bca_n=2)  # zero spread: BCa undefined, point is both ends
     assert flat.std == 0.0 and flat.ci_t == (0.5, 0.5) and flat.ci_bca == (0.5, 0.5)
     no_boot = stats.summarize([1.0, 2.0, 3.0], n_resamples=0)
     assert all(math.isnan(v) for v in no_boot.ci_bca) and not math.isnan(no_boot.ci_t[0])
@@ -63,6 +63,24 @@ def test_summarize_edge_cases():
         stats.summarize([[1.0, 2.0]])
     with pytest.raises(dataclasses.FrozenInstanceError):
         flat.mean = 1.0  # type: ignore[misc]
+
+
+def test_bca_only_from_twenty_repeats_and_intervals_stay_in_range():
+    few = stats.summarize([0.8, 0.9, 0.95], n_resamples=R)
+    assert all(math.isnan(v) for v in few.ci_bca)  # BCa at n=3 covers ~70%: not shown
+    assert not math.isnan(stats.summarize(RUNS, n_resamples=R).ci_bca[0])  # n=20
+    # a t interval of a recall near 1 (or a loss near 0) leaves the metric's range unless clipped
+    recall = stats.summarize([0.2, 0.99, 1.0], n_resamples=0, bounds=(0.0, 1.0))
+    raw = sps.t.interval(0.95, 2, loc=np.mean([0.2, 0.99, 1.0]), scale=sps.sem([0.2, 0.99, 1.0]))
+    assert raw[0] < 0 and raw[1] > 1
+    assert recall.ci_t == (0.0, 1.0)
+    loss = stats.summarize([0.001, 0.002, 0.2], n_resamples=0, bounds=(0.0, math.inf))
+    assert loss.ci_t[0] == 0.0 and loss.ci_t[1] > 0.2
+
+
+def test_huge_values_give_nan_intervals_not_errors():
+    s = stats.summarize([1e200, -1e200, 3e200], n_resamples=R)
+    assert s.n == 3 and math.isnan(s.ci_t[0]) and math.isnan(s.ci_bca[0])
 
 
 # ------------------------------------------------------------------------------------------ single numbers
@@ -92,21 +110,6 @@ def test_expected_max_of_k_by_hand():
         stats.expected_max_of_k(x, 0)
 
 
-def test_prob_at_least_as_good():
-    p, low, high = stats.prob_at_least_as_good(RUNS, 0.9, n_resamples=R, random_state=1)
-    assert p == pytest.approx(np.mean(RUNS >= 0.9))
-    good = (RUNS >= 0.9).astype(float)
-    expected = sps.bootstrap((good,), np.mean, n_resamples=R, method="BCa", rng=np.random.default_rng(1))
-    assert (low, high) == pytest.approx(tuple(expected.confidence_interval))
-    p_low, _, _ = stats.prob_at_least_as_good(RUNS, 0.9, higher_is_better=False, n_resamples=R)
-    assert p_low == pytest.approx(np.mean(RUNS <= 0.9))
-    # every run worse: bootstrap degenerate, exact Clopper-Pearson interval instead
-    p, low, high = stats.prob_at_least_as_good(RUNS, 0.95)
-    cp = sps.binomtest(0, RUNS.size).proportion_ci(method="exact")
-    assert (p, low, high) == pytest.approx((0.0, cp.low, cp.high))
-    assert math.isnan(stats.prob_at_least_as_good([0.9], 0.8)[1])
-
-
 def test_binomial_se_and_half_width():
     assert stats.binomial_se(0.9, 100) == pytest.approx(0.03)
     assert stats.binomial_se(1.0, 10) == 0.0
@@ -130,6 +133,7 @@ def test_repeats_needed():
     assert stats.repeats_needed(0.01, 1.0) == 2
     with pytest.raises(ValueError):
         stats.repeats_needed(0.01, 0.0)
+    assert stats.repeats_needed(1e30, 0.01) is None  # learning_rate=1000: no overflow, no practical n
 
 
 def test_holm_by_hand():
@@ -138,22 +142,11 @@ def test_holm_by_hand():
     assert stats.holm([0.5, 0.6]) == pytest.approx([1.0, 1.0])  # capped at 1
     assert stats.holm([0.02]) == pytest.approx([0.02])
     assert stats.holm([]).shape == (0,)
+    # a NaN p (a test undefined for a zero-spread pair) stays NaN and is not counted among the tests
+    adjusted = stats.holm([0.01, float("nan"), 0.04])
+    assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1]) and adjusted[2] == pytest.approx(0.04)
     with pytest.raises(ValueError):
-        stats.holm([0.1, float("nan")])
-
-
-def test_tost():
-    x = np.array([0.899, 0.900, 0.901, 0.9005, 0.8995, 0.9002, 0.8998])
-    near = stats.tost(x, 0.9, tolerance=0.01)
-    assert near["equivalent"] is True and near["p_value"] < 0.05
-    assert near["p_lower"] == pytest.approx(sps.ttest_1samp(x, 0.89, alternative="greater").pvalue)
-    assert near["p_upper"] == pytest.approx(sps.ttest_1samp(x, 0.91, alternative="less").pvalue)
-    assert near["p_value"] == max(near["p_lower"], near["p_upper"])
-    assert set(near) == {"p_lower", "p_upper", "p_value", "equivalent", "tolerance", "alpha"}
-    far = stats.tost(x, 0.95, tolerance=0.01)
-    assert far["equivalent"] is False and far["p_value"] > 0.5
-    assert stats.tost([0.9, 0.9, 0.9], 0.9, 0.01)["equivalent"] is True  # zero spread, mean inside
-    assert stats.tost([0.9], 0.9, 0.01)["equivalent"] is False
+        stats.holm([0.1, 1.5])
 
 
 def test_compare_groups_against_scipy_and_by_hand():
@@ -170,112 +163,3 @@ def test_compare_groups_against_scipy_and_by_hand():
     assert stats.compare_groups(b, a)["cliffs_delta"] == pytest.approx(2 / 3)
     with pytest.raises(ValueError):
         stats.compare_groups([], b)
-
-
-# ------------------------------------------------------------------------------------------------- claims
-
-@pytest.mark.parametrize("higher, above, below", [(True, "optimistic", "pessimistic"),
-                                                  (False, "pessimistic", "optimistic")])
-def test_single_run_bands(higher, above, below):
-    run = lambda v: stats.compare_claim("single_run", v, RUNS, higher_is_better=higher, n_resamples=R)  # noqa: E731
-    far_above, at_median, far_below = run(0.99), run(float(np.median(RUNS))), run(0.80)
-    assert far_above.verdict == above and far_below.verdict == below and at_median.verdict == "consistent"
-    assert at_median.percentile == pytest.approx(50.0)
-    assert far_above.percentile == 100.0 and far_below.percentile == 0.0
-    low, high = np.percentile(RUNS, [2.5, 97.5])
-    assert (at_median.details["band_low"], at_median.details["band_high"]) == pytest.approx((low, high))
-    assert "central 95%" in at_median.rule and "0.99" in far_above.rule
-    assert far_above.statistic == "single_run" and far_above.reported == 0.99
-
-
-def test_single_run_few_runs_and_no_runs():
-    few = stats.compare_claim("single_run", 0.9, [0.89, 0.90, 0.91], n_resamples=R)
-    assert few.verdict == "consistent" and "too coarse" in few.rule
-    one = stats.compare_claim("single_run", 0.9, [0.9])
-    assert one.verdict == "indeterminate"
-    with pytest.raises(ValueError):
-        stats.compare_claim("single_run", 0.9, [0.9, float("nan")])
-    with pytest.raises(ValueError):
-        stats.compare_claim("median", 0.9, RUNS)
-
-
-def test_mean_of_k():
-    mean = float(np.mean(RUNS))
-    c = stats.compare_claim("mean_of_k", mean, RUNS, k=10, n_resamples=R)
-    assert c.verdict == "consistent" and c.details["k"] == 10
-    assert c.details["t_p_value"] == pytest.approx(sps.ttest_1samp(RUNS, mean).pvalue)
-    # a good single run (90th percentile) is plausible for one run but not as a mean of 10
-    best = float(np.percentile(RUNS, 90))
-    assert stats.compare_claim("single_run", best, RUNS, n_resamples=R).verdict == "consistent"
-    assert stats.compare_claim("mean_of_k", best, RUNS, k=10, n_resamples=R).verdict == "optimistic"
-    assert stats.compare_claim("mean_of_k", best, RUNS, k=10, higher_is_better=False,
-                               n_resamples=R).verdict == "pessimistic"
-    assert stats.compare_claim("mean_of_k", float(RUNS.min()), RUNS, k=10, n_resamples=R).verdict == "pessimistic"
-
-
-def test_mean_of_unknown_k():
-    x = np.linspace(0.0, 1.0, 21)
-    run = lambda v: stats.compare_claim("mean_of_k", v, x, k=None, n_resamples=R)  # noqa: E731
-    assert run(0.5).verdict == "consistent"
-    assert run(1.5).verdict == "optimistic"
-    between = run(0.85)  # outside the k=n band, inside the k=1 band: depends on k
-    assert between.verdict == "indeterminate" and "unknown" in between.rule
-    assert between.details["k"] == "unknown"
-
-
-@pytest.mark.parametrize("higher", [True, False])
-def test_best_of_k(higher):
-    x = RUNS if higher else 1.0 - RUNS  # e.g. error rate, lower is better
-    expected, spread = stats.expected_max_of_k(x, 5, higher_is_better=higher)
-    at_expected = stats.compare_claim("best_of_k", expected, x, k=5, higher_is_better=higher)
-    assert at_expected.verdict == "consistent"
-    assert at_expected.details["expected_best"] == pytest.approx(expected)
-    assert at_expected.details["expected_best_std"] == pytest.approx(spread)
-    # the mean of the runs reported as a best-of-10 is worse than such a best almost always
-    assert stats.compare_claim("best_of_k", float(np.mean(x)), x, k=10,
-                               higher_is_better=higher).verdict == "pessimistic"
-    # a best-of-5 better than every run is optimistic
-    beyond = float(x.max() + 0.01) if higher else float(x.min() - 0.01)
-    assert stats.compare_claim("best_of_k", beyond, x, k=5, higher_is_better=higher).verdict == "optimistic"
-
-
-def test_best_of_k_mean_with_large_spread_is_pessimistic():
-    # most runs near 0.9, a few failures: the mean (0.84) sits far below what a best of 5 gives
-    x = np.concatenate([RUNS[:16], [0.50, 0.55, 0.60, 0.65]])
-    c = stats.compare_claim("best_of_k", float(np.mean(x)), x, k=5)
-    assert c.verdict == "pessimistic"
-    assert c.details["best_of_k_band_low"] > np.mean(x)
-    assert "Dodge" in c.rule
-    assert stats.compare_claim("best_of_k", 0.9, x, k=None).verdict == "indeterminate"
-
-
-def test_sample_claims():
-    achieved = np.linspace(0.88, 0.92, 12)
-    same = tuple(np.linspace(0.881, 0.919, 10))
-    c = stats.compare_claim("sample", same, achieved)
-    assert c.verdict == "consistent" and c.percentile is None and c.reported == same
-    assert c.details["mannwhitney_p"] == pytest.approx(sps.mannwhitneyu(same, achieved).pvalue)
-    assert "Mann-Whitney" in c.rule and "0.05" in c.rule
-    shifted = tuple(np.array(same) + 0.05)
-    assert stats.compare_claim("sample", shifted, achieved).verdict == "optimistic"
-    assert stats.compare_claim("sample", shifted, achieved, higher_is_better=False).verdict == "pessimistic"
-    lower = tuple(np.array(same) - 0.05)
-    assert stats.compare_claim("sample", lower, achieved).verdict == "pessimistic"
-    assert stats.compare_claim("sample", lower, achieved, higher_is_better=False).verdict == "optimistic"
-    with pytest.raises(ValueError):
-        stats.compare_claim("sample", 0.9, achieved)
-
-
-def test_unknown_is_indeterminate():
-    c = stats.compare_claim("unknown", 0.99, RUNS, n_resamples=R)
-    assert c.statistic == "unknown" and c.verdict == "indeterminate"
-    assert c.rule.startswith("the claim's statistic is unknown")
-    assert "single run it would be optimistic" in c.rule and "mean of runs it would be optimistic" in c.rule
-    assert c.percentile == 100.0
-    assert "single_run.band_low" in c.details and "mean_of_k.t_p_value" in c.details
-
-
-def test_compare_claim_is_reproducible_under_a_seed():
-    one = stats.compare_claim("mean_of_k", 0.9, RUNS, k=3, n_resamples=R, random_state=7)
-    two = stats.compare_claim("mean_of_k", 0.9, RUNS, k=3, n_resamples=R, random_state=7)
-    assert one == two
