@@ -119,12 +119,58 @@ def check(settings: RunSettings) -> None:
     workers = settings.executor.get("workers")
     if workers is not None and workers < 1:
         raise ConfigError(f"executor.workers={workers}: must be at least 1, or null for one per core; fix: executor.workers=2")
-    report = settings.report
+    check_report(settings.report)
+    check_paper(settings.paper)
+
+
+def check_report(report: dict) -> None:
     if not 0 < report["confidence"] < 1:
         raise ConfigError(f"report.confidence={report['confidence']}: must be between 0 and 1; fix: report.confidence=0.95")
     if report["tolerance"] <= 0:
         raise ConfigError(f"report.tolerance={report['tolerance']}: must be positive; fix: e.g. report.tolerance=0.01")
-    check_paper(settings.paper)
+
+
+# What `python -m replicate.report RUN_DIR KEY=VALUE` may change: scoring settings only (nothing that trains).
+SCORING_OVERRIDES = ("report.", "paper.reported", "paper.external", "paper.headline")
+
+
+def apply_scoring_overrides(run: dict, overrides: list[str]) -> dict:
+    """run.json's content with KEY=VALUE overrides of scoring settings applied, schema-typed and checked."""
+    import yaml
+
+    from replicate.schema import Claim, ExternalReplication, ReportConfig
+
+    cfg = OmegaConf.create(run)
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        key = key.strip().lstrip("+")
+        if not sep or not key:
+            raise ConfigError(f"'{override}': not KEY=VALUE; fix: e.g. report.tolerance=0.02")
+        if not key.startswith(SCORING_OVERRIDES):
+            raise ConfigError(
+                f"'{key}': only scoring settings can change without retraining ({', '.join(p.rstrip('.') + '*' for p in SCORING_OVERRIDES)}); "
+                "fix: re-run 'python -m replicate' with that override to train under it")
+        if key != "paper.headline" and not key.startswith("report.") and OmegaConf.select(cfg, key.rsplit(".", 1)[0]) is None:
+            raise ConfigError(f"'{key}': no such entry in this run's claims; fix: check the index, e.g. paper.reported.0.value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ConfigError(f"'{override}': the value is not valid YAML ({str(error).splitlines()[0]})") from error
+        OmegaConf.update(cfg, key, value, merge=False)
+    run = OmegaConf.to_container(cfg)
+    try:
+        run["report"] = OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(ReportConfig), run["report"]))
+        paper = run["paper"]
+        paper["reported"] = [OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(Claim), claim), enum_to_str=True)
+                             for claim in paper.get("reported", [])]
+        paper["external"] = [OmegaConf.to_container(OmegaConf.merge(OmegaConf.structured(ExternalReplication), e), enum_to_str=True)
+                             for e in paper.get("external", [])]
+    except Exception as error:  # OmegaConf's validation errors: one line
+        message = str(error).strip().splitlines()[0]
+        raise ConfigError(f"bad override ({' '.join(overrides)}): {message}; fix: give each key a value of its type") from error
+    check_report(run["report"])
+    check_paper(run["paper"])
+    return run
 
 
 def check_paper(paper: dict) -> None:
@@ -194,3 +240,18 @@ def check_claim(paper: dict, claim: dict, where: str) -> None:
         raise ConfigError(f"{where}: statistic={statistic} needs 'value' (the reported number); fix: add value: <number>")
     if statistic in ("mean_of_k", "best_of_k") and (claim.get("k") is None or claim["k"] < 1):
         raise ConfigError(f"{where}: statistic={statistic} needs k (how many runs the paper aggregated), got {claim.get('k')}; fix: add k: <runs>, or use statistic=unknown")
+    column = metric_functions.column(split, claim["metric"])
+    low, high = metric_functions.bounds(column)
+    numbers = [("value", claim.get("value"))] + [(f"values[{i}]", v) for i, v in enumerate(claim.get("values") or [])]
+    for key, number in numbers:
+        if number is not None and not low <= number <= high:
+            span = f"[{low:g}, {high:g}]" if high != float("inf") else f">= {low:g}"
+            hint = f" (a percentage? write {number / 100:g})" if 1 < number <= 100 and high == 1 else ""
+            raise ConfigError(f"{where}.{key}={number}: {claim['metric']} lies in {span}{hint}; fix: give the value on that scale")
+    for key, minimum in (("std", 0.0), ("digits", 0), ("tolerance", None)):
+        number = claim.get(key)
+        if number is None:
+            continue
+        if (minimum is None and not number > 0) or (minimum is not None and number < minimum):
+            need = "positive" if minimum is None else f">= {minimum}"
+            raise ConfigError(f"{where}.{key}={number}: must be {need}; fix: correct it or remove the key")

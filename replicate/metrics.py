@@ -1,6 +1,7 @@
 """Metrics computed from predictions, by name; the same key is used in YAML claims, CSV columns and reports."""
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import numpy as np
@@ -70,6 +71,20 @@ def higher_is_better(metric: str) -> bool:
             return better
     # Keras history losses ('loss', 'fit_loss') are lower-is-better.
     return not metric.endswith("loss")
+
+
+def bounds(metric: str) -> tuple[float, float]:
+    """The range a metric's values lie in: [0, 1] for accuracy and F1 scores, [0, inf) for losses and errors.
+    `metric` may be a bare name or a column like 'test_accuracy'."""
+    if multiplicative(metric):
+        return (0.0, math.inf)
+    return (0.0, 1.0)
+
+
+def multiplicative(metric: str) -> bool:
+    """Losses and errors (>= 0, lower is better) vary multiplicatively between seeds; verdicts judge them on the log
+    scale. Scores in [0, 1] (accuracy, F1) are judged as they are."""
+    return not higher_is_better(metric)
 
 
 def per_class(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> dict[str, list]:

@@ -14,18 +14,32 @@ from replicate.splits import split_random_state
 TRAINING_SCHEME = 2
 
 
+# Parts of a paper config that only read the records (what was reported, how to label it): they are scoring, not
+# training, so they stay out of every identity and changing them re-scores finished repeats without retraining.
+SCORING_KEYS = ("reported", "external", "headline", "notes", "citation")
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def training_config(paper: Mapping) -> dict[str, Any]:
+    """The paper config less its scoring parts (SCORING_KEYS and the protocol's notes): what changes the weights."""
+    training = {key: value for key, value in paper.items() if key not in SCORING_KEYS}
+    if isinstance(training.get("protocol"), Mapping):
+        training["protocol"] = {key: value for key, value in training["protocol"].items() if key != "notes"}
+    return training
 
 
 def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, determinism: str,
                     versions: Mapping[str, str], seeds: Mapping[str, int] | None = None,
                     execution: str = "per_repeat") -> str:
-    """SHA-256 of everything that affects a repeat's result; a changed config never matches a stale record."""
+    """SHA-256 of everything that affects a repeat's result; a changed config never matches a stale record. Claims,
+    labels and notes (SCORING_KEYS) are not part of it."""
     payload = {
         "scheme": TRAINING_SCHEME,
         "execution": execution,
-        "paper": paper,
+        "paper": training_config(paper),
         "master_seed": master_seed,
         "repeat": index,
         "seeds": dict(seeds or {}),

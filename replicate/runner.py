@@ -102,7 +102,10 @@ def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome
     plan = plan_for(settings)
     todo = [spec for spec in plan if store.usable(spec.index, spec.identity) is None]
     reused = len(plan) - len(todo)
-    if reused:
+    if reused and not todo:
+        log.info("re-scoring %d finished repeats in %s: nothing to train (claims and report settings are scoring only)",
+                 reused, run_dir)
+    elif reused:
         log.info("resuming in %s: %d of %d repeats already finished, %d to run", run_dir, reused, len(plan), len(todo))
     write_run_file(run_dir, settings)
 

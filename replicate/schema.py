@@ -69,7 +69,12 @@ class Claim:
     value: Optional[float] = None
     values: Optional[List[float]] = None
     k: Optional[int] = None
+    # the std the paper gave with a mean of k runs (pooled into the mean_of_k test)
     std: Optional[float] = None
+    # decimal places the paper printed (0.750 -> 3); null: read from the value as written (0.745 -> 3)
+    digits: Optional[int] = None
+    # equivalence margin for this claim, in the metric's units; null: report.tolerance
+    tolerance: Optional[float] = None
     per_class: Optional[Dict[str, Any]] = None  # class -> {precision, recall, f1, support}
     source: str = MISSING
     label: Optional[str] = None
@@ -137,8 +142,12 @@ class PaperConfig:
 
 @dataclass
 class ReportConfig:
+    """Scoring settings: they never change a repeat's identity, so changing them re-scores without retraining."""
+
+    # level of every interval; 1 - confidence is the verdicts' false-alarm rate (alpha)
     confidence: float = 0.95
-    # |achieved mean - reported| within this is "equivalent" (TOST); in the metric's units
+    # the smallest difference a verdict must be able to see (a claim off by this is flagged with >= 80% probability
+    # before it is called consistent); in the metric's units
     tolerance: float = 0.01
     bootstrap_resamples: int = 9999
 

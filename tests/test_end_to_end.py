@@ -41,7 +41,8 @@ def test_report_states_each_claim_with_verdict_and_rule(first_run):
     assert len(summary["claims"]) == 3
     for claim in summary["claims"]:
         assert claim["label"] in report and "Rule:" in report
-        assert claim["verdict"] in ("consistent", "optimistic", "pessimistic", "indeterminate")
+        assert claim["verdict"] in ("consistent", "inconsistent", "inconclusive", "none")
+        assert claim["verdict_label"] in report and claim["why"] in report and claim["error_rates"] in report
     assert "cannot reproduce these values on today's Keras" in report
 
 

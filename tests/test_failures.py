@@ -32,7 +32,7 @@ def test_a_failing_repeat_is_recorded_and_the_others_go_on(external):
     assert summary["repeats"]["attempted"] == 3 and summary["repeats"]["failed"] == 1
     assert summary["metrics"]["test_accuracy"]["n"] == 2
     report = (run_dir / "report.md").read_text()
-    assert "2 completed of 3 requested (3 attempted, 1 failed" in report
+    assert "2 completed of 3 requested (1 failed, 0 diverged, 0 not run)" in report
     assert "simulated failure" in report
 
 
@@ -46,3 +46,6 @@ def test_nan_loss_is_recorded_as_diverged_not_as_a_number(external):
     assert all(value is None for value in records[0]["metrics"].values())
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["repeats"]["diverged"] == 2 and summary["metrics"]["test_accuracy"] is None
+    claim = summary["claims"][0]  # nothing to compare with: said so, not blamed on the claim's semantics
+    assert claim["verdict"] == "none" and "no completed repeat" in claim["why"] and "2 diverged" in claim["why"]
+    assert "semantics" not in claim["why"]

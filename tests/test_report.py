@@ -1,5 +1,6 @@
 """Report files: rebuilt from records alone with the same numbers; the HTML renders in a real browser; sweeps."""
 import json
+import math
 import shutil
 import subprocess
 
@@ -90,3 +91,31 @@ def test_a_sweep_writes_the_sweep_report(tmp_path):
     assert (sweep / "sweep.png").stat().st_size > 0
     summary = json.loads((sweep / "sweep_summary.json").read_text())
     assert len(summary["configurations"]) == 2 and len(summary["pairwise"]) == 1
+
+
+def test_sweep_pairwise_survives_a_zero_spread_configuration():
+    from replicate.report.sweep import pairwise
+
+    runs = [{"name": "a", "values": [0.9, 0.9, 0.9]}, {"name": "b", "values": [0.9, 0.9, 0.9]},
+            {"name": "c", "values": [0.80, 0.85, 0.88, 0.90]}]
+    rows = pairwise(runs)
+    assert len(rows) == 3
+    flat = next(r for r in rows if (r["a"], r["b"]) == ("a", "b"))
+    assert math.isnan(flat["welch_p"]) and math.isnan(flat["welch_p_holm"])  # undefined, not a crash
+    defined = [r["welch_p_holm"] for r in rows if not math.isnan(r["welch_p"])]
+    assert len(defined) == 2 and all(0 <= p <= 1 for p in defined)
+
+
+def test_a_run_that_blew_up_still_gets_a_report(tmp_path):
+    run_dir = tmp_path / "lr1000"
+    args = ["repeats=3", "executor=serial", "selfcheck.enabled=false", "paper.protocol.epochs=5",
+            "paper.protocol.optimizer.learning_rate=1000.0", f"hydra.run.dir={run_dir}"]
+    result = run_cli(args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert {claim["verdict"] for claim in summary["claims"]} <= {"inconsistent", "inconclusive", "none"}
+    if summary["metrics"]["test_mse"] is not None:  # huge but finite MSEs (here ~4e13): no overflow on the way
+        assert "no practical number of repeats" in (run_dir / "report.md").read_text()
+    else:  # every repeat diverged: said so
+        assert all("no completed repeat" in claim["why"] for claim in summary["claims"])
+    assert run_cli([str(run_dir)], module="replicate.report").returncode == 0

@@ -160,7 +160,7 @@ def test_self_check_and_verify_rerun_a_replica_from_its_record(external, tmp_pat
                      **external["env"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((run_dir / "selfcheck.json").read_text())[0]["match"] is True
-    assert "**Bitwise reproducible:** yes" in (run_dir / "report.md").read_text()
+    assert "**Determinism:** `bitwise`; bitwise reproducible: yes" in (run_dir / "report.md").read_text()
     verify = run_cli([str(run_dir), "--repeat", "1", "--repeat", "3"], module="replicate.verify", **external["env"])
     assert verify.returncode == 0, verify.stderr
     assert "repeat 1: match" in verify.stdout and "repeat 3: match" in verify.stdout

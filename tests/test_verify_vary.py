@@ -59,7 +59,7 @@ def test_nothing_varying_gives_zero_spread(external):
 def test_every_run_reports_its_self_check(dropout_only):
     check = json.loads((dropout_only / "selfcheck.json").read_text())
     assert check[0]["match"] is True
-    assert "**Bitwise reproducible:** yes" in (dropout_only / "report.md").read_text()
+    assert "**Determinism:** `bitwise`; bitwise reproducible: yes" in (dropout_only / "report.md").read_text()
 
 
 def test_verify_matches_an_untouched_run(dropout_only, external):

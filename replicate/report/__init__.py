@@ -46,12 +46,19 @@ def results_table(paper: dict, records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_report(run_dir: str | Path) -> dict[str, Any]:
-    """Write summary.json, results.csv and report.md in `run_dir` from its stored records; returns the summary."""
-    from replicate.runner import read_run_file
+def write_report(run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Write summary.json, results.csv and report.md in `run_dir` from its stored records; returns the summary.
+
+    ``overrides`` (KEY=VALUE) change scoring settings only (claims, report.*): they are written into run.json first,
+    so the report stays regenerable from run.json and the records alone."""
+    from replicate.config import apply_scoring_overrides
+    from replicate.runner import RUN_FILE, read_run_file
 
     run_dir = Path(run_dir)
     run = read_run_file(run_dir)
+    if overrides:
+        run = apply_scoring_overrides(run, overrides)
+        write_atomic(run_dir / RUN_FILE, json.dumps(run, indent=1, sort_keys=True) + "\n")
     records = load_records(run_dir, run["repeats"])
     selfcheck_path = run_dir / SELF_CHECK_FILE
     selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
-from replicate.report.summary import VERDICT_WORDS
+from replicate.stats import BCA_MIN_N
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -46,10 +46,30 @@ def citation_line(citation: dict) -> str:
     return f"{authors} ({citation.get('year')}). *{citation.get('title')}*. {citation.get('venue')}. {where}".strip()
 
 
+STATISTIC_WORDS = {"single_run": "one run", "mean_of_k": "a mean of {k} runs", "best_of_k": "the best of {k} runs",
+                   "sample": "a sample of runs", "unknown": "kind not stated"}
+
+
+# stats.compare_groups keys (a = theirs, b = ours) in words
+GROUP_LABELS = {
+    "n_a": "their runs", "n_b": "our runs", "mean_a": "their mean", "mean_b": "our mean",
+    "median_a": "their median", "median_b": "our median", "std_a": "their std", "std_b": "our std",
+    "welch_t": "Welch t", "welch_p": "Welch t-test p", "mannwhitney_u": "Mann-Whitney U (theirs)",
+    "mannwhitney_p": "Mann-Whitney p", "ks_statistic": "Kolmogorov-Smirnov D", "ks_p": "Kolmogorov-Smirnov p",
+    "hedges_g": "Hedges' g (their mean − ours, in pooled std)", "cohens_d": "Cohen's d",
+    "cliffs_delta": "Cliff's delta (P(theirs > ours) − P(theirs < ours))",
+}
+
+
+def claim_kind(claim: dict) -> str:
+    return STATISTIC_WORDS[claim["statistic"]].format(k=claim.get("k"))
+
+
 def headline_lines(summary: dict) -> list[str]:
-    """The report's first lines: verdict per claim, paper, data, repeats, protocol notes."""
+    """The report's first lines: the verdict block, then the facts as a short list."""
     counts = summary["repeats"]
     paper = summary["paper"]
+    settings = summary["settings"]
     lines = [f"# Replication report: {paper['citation'].get('title')} (`{paper['name']}`)", ""]
     data = summary.get("data") or {}
     if data.get("synthetic"):
@@ -59,31 +79,48 @@ def headline_lines(summary: dict) -> list[str]:
             "verdicts below say nothing about the paper.",
             "",
         ]
-    lines.append("**Verdicts**")
-    lines.append("")
+    alpha = 1 - settings["confidence"]
+    lines += ["## Verdicts", ""]
     for claim in summary["claims"]:
-        lines.append(f"- {claim['label']} (`{claim['column']}`, {claim['statistic']}): **{VERDICT_WORDS[claim['verdict']]}**. Rule: {claim['rule']}")
+        lines.append(f"- **{claim['label']}** (`{claim['column']}`, reported as {claim_kind(claim)}: "
+                     f"{_reported_text(claim)}): **{claim['verdict_label']}** — {claim['why']}.")
+        lines.append(f"  - Error rates: {claim['error_rates']}.")
     if not summary["claims"]:
         lines.append("- the paper config lists no reported claims")
-    lines += [
-        "",
-        f"**Bitwise reproducible:** {summary['reproducible']['text']}.",
-        f"**Paper:** {citation_line(paper['citation'])}",
-        f"**Data:** {data.get('description') or 'not recorded'}" + (" (synthetic)" if data.get("synthetic") else ""),
-        f"**Repeats:** {counts['completed']} completed of {counts['requested']} requested "
-        f"({counts['attempted']} attempted, {counts['failed']} failed, {counts['diverged']} diverged, {counts['missing']} not run). "
-        "Statistics use completed repeats only; failed and diverged ones are counted here, not dropped silently.",
-        f"**Protocol:** `{paper['protocol']['name']}`; {paper['protocol']['epochs']} epochs, batch "
-        f"{paper['protocol']['batch_size'] or 'all'}, shuffle={paper['protocol']['shuffle']}, keeps the "
-        + (f"epoch with the best {paper['protocol']['monitor_split']} {paper['protocol']['monitor_metric']}" if paper['protocol']['keep'] == 'best' else "last epoch")
-        + ".",
-    ]
-    notes = list(paper["protocol"].get("notes") or []) + list(paper.get("notes") or [])
-    if paper["protocol"]["keep"] == "best" and paper["protocol"]["monitor_split"] == "test":
+    lines += ["", f"What the three outcomes mean: *inconsistent* — rejected at level α = {alpha:.2g} under the claim's "
+              "own kind of number (one run, a mean of k, the best of k, a sample); *consistent* — not rejected, and "
+              f"the check was sharp enough to see a claim off by the tolerance (or our repeats barely widen it); "
+              "*inconclusive* — neither, with how many repeats would decide it. Rules and their measured error rates: "
+              "docs/statistics.md in the replicate repository.", ""]
+    protocol = paper["protocol"]
+    kept = (f"the epoch with the best {protocol['monitor_split']} {protocol['monitor_metric']}"
+            if protocol["keep"] == "best" else "the last epoch")
+    lines += ["## Facts", "",
+              f"- **Paper:** {citation_line(paper['citation'])}",
+              f"- **Data:** {data.get('description') or 'not recorded'}" + (" (**synthetic**)" if data.get("synthetic") else ""),
+              f"- **Repeats:** {counts['completed']} completed of {counts['requested']} requested ({counts['failed']} "
+              f"failed, {counts['diverged']} diverged, {counts['missing']} not run); statistics use completed repeats only.",
+              f"- **Protocol:** `{protocol['name']}`: {protocol['epochs']} epochs, batch {protocol['batch_size'] or 'all'}, "
+              f"shuffle={protocol['shuffle']}, keeps {kept}.",
+              f"- **Determinism:** `{settings['determinism']}`; bitwise reproducible: {summary['reproducible']['text']}.",
+              f"- **Claims scored:** {len(summary['claims'])} from this run's settings (run.json); claims and report "
+              "settings only read the records, so changing them re-scores without retraining."]
+    notes = list(protocol.get("notes") or []) + list(paper.get("notes") or [])
+    if protocol["keep"] == "best" and protocol["monitor_split"] == "test":
         notes.insert(0, "The epoch is selected on the test set: the kept weights are chosen by test accuracy, so the reported test number is optimistically biased.")
     for note in notes:
         lines.append(f"- {note}")
     return lines
+
+
+def _reported_text(claim: dict) -> str:
+    reported = claim["reported"]
+    if isinstance(reported, (list, tuple)):
+        return f"{len(reported)} values, median {fmt(float(pd.Series(reported).median()))}"
+    text = fmt(reported, 6)
+    if claim.get("printed_half_unit"):
+        text += f" (± {fmt(claim['printed_half_unit'], 2)} as printed)"
+    return text
 
 
 def _short(label: str, width: int = 28) -> str:
@@ -117,11 +154,9 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
     conf = int(round(settings["confidence"] * 100))
 
     lines += ["", "## Scope of the claims", ""]
-    statistic_words = {"single_run": "one training run", "mean_of_k": "a mean over {k} runs", "best_of_k": "the best of {k} runs",
-                       "sample": "a sample of separate runs", "unknown": "a number whose kind (one run, a mean, a best) the source does not say"}
     data_words = (summary.get("data") or {}).get("description") or "the configured data"
     for claim in summary["claims"]:
-        kind = statistic_words[claim["statistic"]].format(k=claim.get("k"))
+        kind = claim_kind(claim)
         lines.append(f"- **{claim['label']}**: `{claim['column']}` reported as {kind} ({claim['source']}); compared with "
                      f"{claim['n']} retrainings of the same model and protocol on {data_words}.")
 
@@ -129,33 +164,28 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
     rows = []
     for claim in summary["claims"]:
         achieved = summary["metrics"].get(claim["column"]) or {}
-        reported = claim["reported"]
         rows.append([
-            claim["label"], f"`{claim['column']}`", claim["statistic"] + (f" (k={claim['k']})" if claim.get("k") else ""),
-            fmt(reported) if not isinstance(reported, (list, tuple)) else f"{len(reported)} values, median {fmt(float(pd.Series(reported).median()))}",
+            claim["label"], f"`{claim['column']}`", claim_kind(claim), _reported_text(claim),
             f"{fmt(achieved.get('mean'))} ± {fmt(achieved.get('std'))}" if achieved else "—",
-            fmt_interval(achieved.get("ci_bca")) if achieved else "—",
-            fmt(claim.get("percentile"), 3), claim["verdict"],
+            fmt_interval(achieved.get("ci_t")) if achieved else "—",
+            fmt(claim.get("percentile"), 3), claim["verdict_label"],
         ])
     if rows:
-        lines.append(table(["claim", "metric", "statistic", "reported", "achieved mean ± std", f"{conf}% CI of mean (BCa)", "reported percentile", "verdict"], rows))
+        lines.append(table(["claim", "metric", "reported as", "reported", "ours: mean ± std", f"{conf}% CI of our mean (t)",
+                            "reported value's percentile (among its kind of number)", "verdict"], rows))
     lines += figure(figures, "distribution", f"achieved {summary['headline']} (points and ECDF), reported values as dashed lines, central {conf}% of repeats shaded")
     for claim in summary["claims"]:
-        lines += ["", f"### {claim['label']}", "", f"Source: {claim['source']}."]
+        lines += ["", f"### {claim['label']}: {claim['verdict_label']}", "", f"Source: {claim['source']}."]
         if claim.get("note"):
             lines.append(f"Note: {claim['note']}")
-        lines.append(f"Rule: {claim['rule']}")
-        details = claim.get("details") or {}
-        if details:
-            lines += ["", table(["quantity", "value"], [[name, value] for name, value in details.items()])]
-        if claim.get("equivalence"):
-            eq = claim["equivalence"]
-            lines.append("")
-            lines.append(f"Equivalence (TOST, ±{fmt(eq['tolerance'])}, α={fmt(eq['alpha'])}): p = {fmt(eq['p_value'])}; "
-                         f"the achieved mean is {'' if eq['equivalent'] else 'not '}shown equivalent to the reported value within the tolerance.")
+        lines += ["", f"Why: {claim['why']}.", "", f"Rule: {claim['rule']}", "", f"Error rates: {claim['error_rates']}."]
+        if claim.get("quantities"):
+            lines += ["", table(["quantity", "value"], [[name, value] for name, value in claim["quantities"]])]
 
     lines += ["", "## Achieved metrics", "",
-              f"Over completed repeats; std is the sample std (ddof=1); intervals are {conf}% intervals for the mean (t, and BCa bootstrap with {settings['bootstrap_resamples']} resamples).", ""]
+              f"Over completed repeats; std is the sample std (ddof=1); intervals are {conf}% intervals for the mean, clipped to "
+              f"the metric's range: t, and BCa bootstrap ({settings['bootstrap_resamples']} resamples) from {BCA_MIN_N} "
+              "repeats on (below that its coverage falls well short of its promise).", ""]
     rows = []
     for column, s in summary["metrics"].items():
         if s is None:
@@ -170,8 +200,10 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
                       f"standard error of {fmt(noise['binomial_se'])}; the between-seed std is {fmt(noise['between_seed_std'])}."]
     if summary.get("precision"):
         p = summary["precision"]
+        needed = (f"about {p['repeats_needed']} repeats would bring it to the tolerance {fmt(p['tolerance'])}"
+                  if p.get("repeats_needed") else f"no practical number of repeats would bring it to the tolerance {fmt(p['tolerance'])}")
         lines += ["", f"Precision of this estimate: the {conf}% interval's half-width is {fmt(p['half_width'])} at n = "
-                      f"{summary['repeats']['completed']}; about {p['repeats_needed']} repeats would bring it to the tolerance {fmt(p['tolerance'])}."]
+                      f"{summary['repeats']['completed']}; {needed}."]
 
     for split, per_class in summary.get("per_class", {}).items():
         lines += ["", f"## Per-class results on `{split}` (mean ± std over {per_class['n']} repeats)", ""]
@@ -210,9 +242,12 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
         if external.get("note"):
             lines.append(external["note"])
         lines.append(f"Their values of `{external['column']}`: {fmt(external['values'], 5)}.")
+        if external.get("verdict_label"):
+            lines += ["", f"Their runs against ours, as samples: **{external['verdict_label']}** — {external['why']}."]
         comparison = external.get("comparison")
         if comparison:
-            lines += ["", table(["quantity", "value"], [[name, value] for name, value in comparison.items()])]
+            lines += ["", table(["quantity", "value"], [[GROUP_LABELS.get(name, name), value]
+                                                       for name, value in comparison.items()])]
 
     if "learning_curves" in figures:
         lines += ["", "## Learning curves", ""] + figure(figures, "learning_curves", "median and 10-90% band across repeats; kept epochs marked")[1:]
@@ -221,9 +256,10 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
               f"- Master seed {settings['master_seed']}; each repeat gets its own seed for each source of randomness "
               f"({', '.join(settings['seed_sources'])}) from numpy's SeedSequence (spawn key (repeat, source)).",
               f"- Error bars cover: {', '.join(settings['varied']) or 'nothing (every source fixed)'}; fixed: {', '.join(settings['fixed']) or 'none'}.",
-              f"- Intervals: {conf}% intervals for the mean, by t and by BCa bootstrap (scipy.stats.bootstrap, {settings['bootstrap_resamples']} resamples, "
-              "random_state 0). '±' is the sample standard deviation across repeats (ddof=1), not a standard error. "
-              f"Verdict bands for one run are the central {conf}% of the achieved runs (empirical percentiles).",
+              f"- Intervals: {conf}% intervals for the mean, by t and (from {BCA_MIN_N} repeats) by BCa bootstrap "
+              f"(scipy.stats.bootstrap, {settings['bootstrap_resamples']} resamples, random_state 0), clipped to the "
+              "metric's range. '±' is the sample standard deviation across repeats (ddof=1), not a standard error. "
+              "Each claim's rule is stated under it.",
               f"- Determinism: `{settings['determinism']}`; {settings['threads']} intra-/inter-op thread(s) per repeat.",
               f"- Execution: {execution_line(settings['execution'])}"]
     for source, note in (settings.get("seed_notes") or {}).items():

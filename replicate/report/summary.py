@@ -8,16 +8,9 @@ from typing import Any, Optional
 import numpy as np
 
 from replicate import metrics as metric_functions
-from replicate import stats
+from replicate import stats, verdict
 from replicate.config import headline_column, metric_columns
 from replicate.seeding import SOURCES
-
-VERDICT_WORDS = {
-    "consistent": "consistent with the retrained distribution",
-    "optimistic": "better than the retrained model achieves (optimistic)",
-    "pessimistic": "worse than the retrained model achieves (pessimistic)",
-    "indeterminate": "no verdict (the claim's semantics are unknown)",
-}
 
 
 def _finite(values) -> list[float]:
@@ -29,16 +22,21 @@ def metric_values(records: list[dict], column: str) -> list[float]:
     return _finite(r["metrics"].get(column) for r in records if r["status"] == "completed")
 
 
-def _summary_dict(values: list[float], confidence: float, resamples: int) -> Optional[dict]:
+def _summary_dict(values: list[float], column: str, confidence: float, resamples: int) -> Optional[dict]:
     if not values:
         return None
-    return asdict(stats.summarize(values, confidence=confidence, n_resamples=resamples, random_state=0))
+    return asdict(stats.summarize(values, confidence=confidence, n_resamples=resamples, random_state=0,
+                                  bounds=metric_functions.bounds(column)))
 
 
-def _claim_entry(claim: dict, values: list[float], report: dict) -> dict[str, Any]:
+def _claim_entry(claim: dict, values: list[float], report: dict, counts: dict) -> dict[str, Any]:
+    """One claim's verdict (replicate.verdict) and what the report shows of it."""
     column = metric_functions.column(claim["split"], claim["metric"])
     higher = metric_functions.higher_is_better(column)
-    reported = tuple(claim["values"]) if claim["statistic"] == "sample" else claim["value"]
+    sample = claim["statistic"] == "sample"
+    reported = tuple(claim["values"]) if sample else claim["value"]
+    tolerance = claim.get("tolerance") or report["tolerance"]
+    half_unit = 0.0 if sample else verdict.printed_half_unit(claim["value"], claim.get("digits"))
     entry = {
         "label": claim.get("label") or column,
         "column": column,
@@ -46,22 +44,28 @@ def _claim_entry(claim: dict, values: list[float], report: dict) -> dict[str, An
         "k": claim.get("k"),
         "reported": reported,
         "reported_std": claim.get("std"),
+        "printed_half_unit": half_unit,
+        "tolerance": tolerance,
         "source": claim["source"],
         "note": claim.get("note"),
         "higher_is_better": higher,
         "n": len(values),
     }
-    if len(values) < 2:
-        entry.update(verdict="indeterminate", rule=f"only {len(values)} completed repeat(s); at least 2 are needed to compare", details={})
-        return entry
-    comparison = stats.compare_claim(
-        claim["statistic"], reported, values, k=claim.get("k"), higher_is_better=higher,
-        confidence=report["confidence"], n_resamples=report["bootstrap_resamples"], random_state=0,
-    )
-    entry.update(verdict=comparison.verdict, rule=comparison.rule, percentile=comparison.percentile,
-                 details=comparison.details)
-    if claim["statistic"] != "sample":
-        entry["equivalence"] = stats.tost(values, float(claim["value"]), report["tolerance"])
+    if not values:
+        why = (f"no completed repeat to compare with ({counts['failed']} failed, {counts['diverged']} diverged, "
+               f"{counts['missing']} not run); see 'Repeats that did not complete'")
+        result = verdict.Verdict(claim["statistic"], "none", None, why, why, "no verdict, so no error rate applies", "none")
+    else:
+        result = verdict.judge(
+            claim["statistic"], reported, values, k=claim.get("k"), reported_std=claim.get("std"),
+            higher_is_better=higher, alpha=1 - report["confidence"], tolerance=tolerance, half_unit=half_unit,
+            scale="log" if metric_functions.multiplicative(column) else "raw", bounds=metric_functions.bounds(column),
+        )
+    entry.update(verdict=result.outcome, direction=result.direction, verdict_label=result.label, why=result.why,
+                 rule=result.rule, error_rates=result.error_rates, method=result.method, p_value=result.p_value,
+                 power=result.power, width_factor=result.width_factor, repeats_to_decide=result.repeats_to_decide,
+                 percentile=result.percentile, quantities=[list(q) for q in result.quantities],
+                 details=result.details)
     return entry
 
 
@@ -74,7 +78,7 @@ def _per_class(records: list[dict], split: str, class_names: list[str], confiden
         matrix = np.array([row[measure] for row in rows], dtype=float)  # (repeats, classes)
         table[measure] = [
             {"mean": float(col.mean()), "std": float(col.std(ddof=1)) if len(col) > 1 else float("nan"),
-             "ci_t": list(stats.summarize(col, confidence, n_resamples=0).ci_t)}
+             "ci_t": list(stats.summarize(col, confidence, n_resamples=0, bounds=(0.0, 1.0)).ci_t)}
             for col in matrix.T
         ]
     table["support"] = [int(v) for v in np.mean([row["support"] for row in rows], axis=0)]
@@ -147,8 +151,9 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
         "missing": run["repeats"] - len(records),
     }
     columns = metric_columns(paper)
-    metrics = {c: _summary_dict(metric_values(records, c), report["confidence"], report["bootstrap_resamples"]) for c in columns}
-    claims = [_claim_entry(c, metric_values(records, metric_functions.column(c["split"], c["metric"])), report)
+    metrics = {c: _summary_dict(metric_values(records, c), c, report["confidence"], report["bootstrap_resamples"])
+               for c in columns}
+    claims = [_claim_entry(c, metric_values(records, metric_functions.column(c["split"], c["metric"])), report, counts)
               for c in paper["reported"]]
 
     data_info = next((r.get("data") for r in records if r.get("data")), {}) or {}
@@ -174,8 +179,8 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
         }
     precision = None
     headline_values = metric_values(records, headline)
-    if len(headline_values) >= 2:
-        std = float(np.std(headline_values, ddof=1))
+    std = float(np.std(headline_values, ddof=1)) if len(headline_values) >= 2 else math.nan
+    if math.isfinite(std):
         precision = {
             "half_width": stats.interval_half_width(headline_values, report["confidence"]),
             "tolerance": report["tolerance"],
@@ -257,5 +262,8 @@ def _external(paper: dict, records: list[dict], report: dict) -> list[dict]:
         }
         if len(values) >= 2 and len(external_values) >= 2:
             entry["comparison"] = stats.compare_groups(external_values, values)
+            result = verdict.judge("sample", external_values, values, higher_is_better=metric_functions.higher_is_better(column),
+                                   alpha=1 - report["confidence"], tolerance=report["tolerance"])
+            entry.update(verdict=result.outcome, verdict_label=result.label, why=result.why, rule=result.rule)
         entries.append(entry)
     return entries

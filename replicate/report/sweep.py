@@ -52,7 +52,7 @@ def write_sweep_report(sweep_dir: Path) -> Path | None:
     rows = []
     for run in runs:
         metric = run["summary"]["metrics"].get(run["column"]) or {}
-        verdicts = "; ".join(f"{c['label']}: {c['verdict']}" for c in run["summary"]["claims"]) or "—"
+        verdicts = "; ".join(f"{c['label']}: {c.get('verdict_label', c['verdict'])}" for c in run["summary"]["claims"]) or "—"
         counts = run["summary"]["repeats"]
         rows.append([f"`{run['name']}`", f"`{run['column']}`", f"{counts['completed']}/{counts['requested']}",
                      f"{fmt(metric.get('mean'))} ± {fmt(metric.get('std'))}", fmt_interval(metric.get("ci_t")), verdicts])
@@ -70,7 +70,7 @@ def write_sweep_report(sweep_dir: Path) -> Path | None:
     write_atomic(sweep_dir / "sweep_summary.json", json.dumps(
         {"configurations": [{"name": r["name"], "column": r["column"], "values": r["values"],
                              "metric": r["summary"]["metrics"].get(r["column"]),
-                             "claims": [{"label": c["label"], "verdict": c["verdict"]} for c in r["summary"]["claims"]]}
+                             "claims": [{"label": c["label"], "verdict": c.get("verdict_label", c["verdict"])} for c in r["summary"]["claims"]]}
                             for r in runs],
          "pairwise": comparisons}, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v)) + "\n")
     return path
