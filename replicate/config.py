@@ -119,6 +119,9 @@ def check(settings: RunSettings) -> None:
     workers = settings.executor.get("workers")
     if workers is not None and workers < 1:
         raise ConfigError(f"executor.workers={workers}: must be at least 1, or null for one per core; fix: executor.workers=2")
+    if settings.selfcheck["enabled"] and not 0 <= settings.selfcheck["repeat"] < settings.repeats:
+        raise ConfigError(f"selfcheck.repeat={settings.selfcheck['repeat']}: the repeat to re-run must be one of this run's, "
+                          f"0..{settings.repeats - 1}; fix: selfcheck.repeat=0 (or selfcheck.enabled=false)")
     check_report(settings.report)
     check_paper(settings.paper)
 
@@ -128,6 +131,9 @@ def check_report(report: dict) -> None:
         raise ConfigError(f"report.confidence={report['confidence']}: must be between 0 and 1; fix: report.confidence=0.95")
     if report["tolerance"] <= 0:
         raise ConfigError(f"report.tolerance={report['tolerance']}: must be positive; fix: e.g. report.tolerance=0.01")
+    if report["bootstrap_resamples"] < 1000:
+        raise ConfigError(f"report.bootstrap_resamples={report['bootstrap_resamples']}: a BCa interval needs at least "
+                          "1000 resamples (fewer leaves it blank or noisy); fix: report.bootstrap_resamples=9999 (the default)")
 
 
 # What `python -m replicate.report RUN_DIR KEY=VALUE` may change: scoring settings only (nothing that trains).
@@ -185,6 +191,8 @@ def check_paper(paper: dict) -> None:
     protocol = paper["protocol"]
     if protocol["epochs"] < 1:
         raise ConfigError(f"paper.protocol.epochs={protocol['epochs']}: must be at least 1; fix: e.g. paper.protocol.epochs=5")
+    if protocol["eval_batch_size"] < 1:
+        raise ConfigError(f"paper.protocol.eval_batch_size={protocol['eval_batch_size']}: must be at least 1; fix: paper.protocol.eval_batch_size=1024 (the default)")
     if protocol["batch_size"] is not None and protocol["batch_size"] < 1:
         raise ConfigError(f"paper.protocol.batch_size={protocol['batch_size']}: must be positive or null (whole training set); fix: e.g. paper.protocol.batch_size=64")
     if not 0 <= protocol["validation_fraction"] < 1:

@@ -223,7 +223,7 @@ def prepare(paper: dict, spec: RepeatSpec, data: Dataset) -> Prepared:
         monitor_split=monitor_split if (protocol["keep"] == "best" or monitor_split) else None,
         num_classes=num_classes, epochs=int(protocol["epochs"]),
         batch_size=int(protocol.get("batch_size") or len(splits["train"])),
-        eval_batch_size=int(protocol.get("eval_batch_size") or 1024),
+        eval_batch_size=int(protocol["eval_batch_size"]),
         shuffle_seed=seeds["order"] if protocol["shuffle"] else None,
     )
 

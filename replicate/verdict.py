@@ -376,7 +376,7 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
         details["reported_std"] = reported_std
     equivalence = _equivalence_mean(closest, m, s, pivot, alpha, tolerance) if kind == "mean" else None
 
-    rule_assumption = ("runs normal on the " + scale.name + " scale" if scale.name == "log" else "runs normally distributed")
+    rule_assumption = ("the logarithms of runs are normal" if scale.name == "log" else "runs are normally distributed")
     if kind == "single":
         rule = (f"one run: a t prediction interval for one new run, mean ± t(n-1)·s·√(1+1/n) {scale.note}".rstrip()
                 + f"; exact if {rule_assumption} (checked with Shapiro-Wilk). With {exact_n}+ repeats an exact rank "

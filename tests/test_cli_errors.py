@@ -19,6 +19,13 @@ CASES = [
     (["paper.reported.0.statistic=mean_of_k", "paper.reported.0.value=0.1"], ["k", "mean_of_k", "fix"]),
     (["execution=lockstep"], ["execution", "lockstep", "per_repeat", "vectorized", "fix"]),
     (["execution=vectorized", "replicas=0"], ["replicas=0", "at least 1", "fix"]),
+    # settings once accepted silently (a blank BCa column, a quiet 1024, a skipped self-check)
+    (["report.bootstrap_resamples=0"], ["report.bootstrap_resamples=0", "1000", "fix"]),
+    (["paper.protocol.eval_batch_size=0"], ["paper.protocol.eval_batch_size=0", "at least 1", "fix"]),
+    (["selfcheck.repeat=999"], ["selfcheck.repeat=999", "0..29", "fix"]),
+    (["selfcheck.repeat=-1", "repeats=5"], ["selfcheck.repeat=-1", "0..4", "fix"]),
+    # a claim on the wrong scale
+    (["paper.reported.0.values=[-0.5,0.1]"], ["paper.reported[0].values[0]=-0.5", ">= 0", "fix"]),
 ]
 
 

@@ -34,6 +34,18 @@ def test_a_failing_repeat_is_recorded_and_the_others_go_on(external):
     report = (run_dir / "report.md").read_text()
     assert "2 completed of 3 requested (1 failed, 0 diverged, 0 not run)" in report
     assert "simulated failure" in report
+    failure = summary["failures"][0]
+    assert failure["error"].startswith("RuntimeError: ") and "\n" not in failure["error"]
+
+
+def test_failure_text_is_one_table_safe_line():
+    from replicate.report.summary import one_line_error
+
+    message = "Graph execution error:\n\nDetected at node 'x' | shape (32, 5) vs (32,)\n  File ...\n" + "y" * 400
+    line = one_line_error({"type": "InvalidArgumentError", "message": message})
+    assert "\n" not in line and "|" not in line and len(line) <= 240 and line.endswith("…")
+    assert line.startswith("InvalidArgumentError: Graph execution error: Detected at node 'x' / shape")
+    assert one_line_error(None) is None
 
 
 def test_nan_loss_is_recorded_as_diverged_not_as_a_number(external):

@@ -246,6 +246,15 @@ def test_authors_pickle_loads_as_their_script_did(tmp_path):
     dataset = data.load_pickle(str(path))
     np.testing.assert_allclose(dataset.x, x.astype(np.float32))
     assert dataset.y.tolist() == y.tolist() and dataset.class_names[3] == "driving"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert dataset.provenance["sha256"] == digest and digest[:12] in dataset.description
+    assert "replicate cannot check that" in dataset.description and not dataset.synthetic
+    # paper.data.synthetic=true: the harness marks the data as not the paper's (the report then says so)
+    from replicate.executors.common import load_data
+
+    marked = load_data({"data": {"_target_": "papers.tmd_cnn.data.load_pickle", "path": str(path), "synthetic": True}})
+    assert marked.synthetic and marked.description.startswith("NOT the paper's data (paper.data.synthetic=true)")
+    assert marked.provenance["sha256"] == digest
     with pytest.raises(DataError, match="Revised_KerasData_Smoothing.pickle"):
         data.load_pickle(str(tmp_path / "absent.pickle"))
     path.write_bytes(pickle.dumps((x[:, :, :100], y)))

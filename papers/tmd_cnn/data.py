@@ -96,6 +96,9 @@ def load_pickle(path: str) -> Dataset:
     if y.min() < 0 or y.max() >= len(CLASS_NAMES):
         raise DataError(f"{file}: labels range {y.min()}..{y.max()}, expected 0..4; fix: use the authors' processed file")
     digest = hashlib.sha256(file.read_bytes()).hexdigest()
+    # Nothing in the file proves where it came from: the record keeps its hash, and the description says what is
+    # assumed (a user with another file sets paper.data.synthetic=true and the report flags the data).
     return Dataset(x=x, y=y, class_names=list(CLASS_NAMES),
-                   description=f"the authors' processed pickle {file.name} ({len(y)} segments)",
+                   description=(f"a processed pickle {file.name} (SHA-256 {digest[:12]}…, {len(y)} segments), taken to "
+                                "be the authors' Revised_KerasData_Smoothing.pickle; replicate cannot check that"),
                    provenance={"path": str(file), "sha256": digest})

@@ -27,9 +27,17 @@ def check_data_unchanged(data: Dataset, store) -> None:
 
 
 def load_data(paper: dict) -> Dataset:
+    """The paper's data from its loader. ``paper.data.synthetic: true`` (a harness key, not passed to the loader)
+    marks data that are not the paper's (a file of unknown origin, a stand-in set): the report then flags them as
+    it flags generated data."""
     from replicate.train import instantiate
 
-    data = instantiate(paper["data"])
+    node = dict(paper["data"])
+    not_the_papers = bool(node.pop("synthetic", False))
+    data = instantiate(node)
     if not isinstance(data, Dataset):
         raise TypeError(f"paper.data._target_ {paper['data'].get('_target_')} returned {type(data).__name__}, expected replicate.dataset.Dataset")
+    if not_the_papers and not data.synthetic:
+        data.synthetic = True
+        data.description = f"NOT the paper's data (paper.data.synthetic=true): {data.description}"
     return data

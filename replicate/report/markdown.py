@@ -74,9 +74,9 @@ def headline_lines(summary: dict) -> list[str]:
     data = summary.get("data") or {}
     if data.get("synthetic"):
         lines += [
-            "> **Synthetic data.** These repeats trained on generated data, not the paper's. The achieved numbers "
-            "test the harness and the protocol; they are **not comparable with the paper's reported values**, and the "
-            "verdicts below say nothing about the paper.",
+            "> **Synthetic data.** These repeats trained on generated or stand-in data, not the paper's. The achieved "
+            "numbers test the harness and the protocol; they are **not comparable with the paper's reported values**, "
+            "and the verdicts below say nothing about the paper.",
             "",
         ]
     alpha = 1 - settings["confidence"]
@@ -273,7 +273,8 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
               f"- Training time: {fmt(compute['total_wall_seconds'], 4)} s in all, {fmt(compute['mean_wall_seconds_per_repeat'], 3)} s per repeat on average"]
     if summary.get("failures"):
         lines += ["", "## Repeats that did not complete", ""]
-        lines.append(table(["repeat", "status", "error"], [[f["repeat"], f["status"], f["error"] or "—"] for f in summary["failures"]]))
+        lines.append(table(["repeat", "status", "error (first line; the full traceback is in the repeat's record)"],
+                           [[f["repeat"], f["status"], f["error"] or "—"] for f in summary["failures"]]))
 
     lines += ["", "## Every repeat", "", "Also in results.csv; each row is regenerable from records/repeat-NNNNN.json.", ""]
     header = list(results.columns)

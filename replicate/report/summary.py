@@ -218,7 +218,7 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
         "per_class": per_class,
         "test_noise": noise,
         "precision": precision,
-        "failures": [{"repeat": r["repeat"], "status": r["status"], "error": (r.get("error") or {}).get("message")}
+        "failures": [{"repeat": r["repeat"], "status": r["status"], "error": one_line_error(r.get("error"))}
                      for r in records if r["status"] != "completed"],
         "compute": {
             "total_wall_seconds": float(sum(walls)),
@@ -227,6 +227,17 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
         "environment": environment,
         "versions": run.get("versions", {}),
     }
+
+
+def one_line_error(error: Optional[dict], width: int = 240) -> Optional[str]:
+    """A failed repeat's error as one table-safe line: type and the message's lines joined, cut at `width`
+    characters (the record keeps the full message and traceback)."""
+    if not error:
+        return None
+    message = " ".join(line.strip() for line in str(error.get("message") or "").splitlines() if line.strip())
+    text = f"{error.get('type') or 'Error'}: {message}" if message else str(error.get("type") or "error")
+    text = text.replace("|", "/")
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def _reference_per_class(paper: dict, split: str, class_names: list[str]) -> list[dict]:
