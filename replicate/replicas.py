@@ -121,25 +121,38 @@ class Lockstep:
         self.paper, self.prepared = paper, prepared
         first = prepared[0]
         self.epochs, self.batch_size, self.eval_batch_size = first.epochs, first.batch_size, first.eval_batch_size
-        self.inputs = tf.constant(model_inputs(np.asarray(data.x)))
-        self.targets = tf.constant(loss_targets(np.asarray(data.y), paper["protocol"]["loss"], first.num_classes))
-        # Replicas with the same training indices and order seed read the same batches: one gather serves them.
-        self.feeds: list[tuple[np.ndarray, Optional[int]]] = []
-        self.feed_of: list[int] = []
+        # Inputs as each replica sees them: data.x, or x preprocessed on that replica's training rows
+        # (paper.preprocess); replicas sharing training rows share one array.
+        arrays: list[np.ndarray] = []
+        self.version_of: list[int] = []
         for item in prepared:
+            version = next((k for k, array in enumerate(arrays) if array is item.inputs), None)
+            if version is None:
+                arrays.append(item.inputs)
+                version = len(arrays) - 1
+            self.version_of.append(version)
+        self.inputs = [tf.constant(model_inputs(np.asarray(array))) for array in arrays]
+        self.targets = tf.constant(loss_targets(np.asarray(data.y), paper["protocol"]["loss"], first.num_classes))
+        # Replicas with the same training indices, order seed and inputs read the same batches: one gather serves them.
+        self.feeds: list[tuple[np.ndarray, Optional[int]]] = []
+        self.feed_version: list[int] = []
+        self.feed_of: list[int] = []
+        for item, version in zip(prepared, self.version_of):
             key = (item.splits["train"], item.shuffle_seed)
             position = next((k for k, (index, seed) in enumerate(self.feeds)
-                             if seed == key[1] and np.array_equal(index, key[0])), None)
+                             if seed == key[1] and self.feed_version[k] == version and np.array_equal(index, key[0])),
+                            None)
             if position is None:
                 self.feeds.append(key)
+                self.feed_version.append(version)
                 position = len(self.feeds) - 1
             self.feed_of.append(position)
-        for item in prepared:
+        for item, version in zip(prepared, self.version_of):
             # What fit does before its first step: build the compiled loss, metrics and optimizer state.
-            sample = self._gather(item.splits["train"][: self.batch_size])
+            sample = self._gather(item.splits["train"][: self.batch_size], version)
             item.model._symbolic_build(data_batch=sample)
 
-        x_spec = tf.TensorSpec([None, *self.inputs.shape[1:]], self.inputs.dtype)
+        x_spec = tf.TensorSpec([None, *self.inputs[0].shape[1:]], self.inputs[0].dtype)
         y_spec = tf.TensorSpec([None, *self.targets.shape[1:]], self.targets.dtype)
         self.metric_names = sorted(first.model.get_metrics_result())
         replicated = _Replicated(prepared)
@@ -161,15 +174,16 @@ class Lockstep:
         self._reset_metrics = tf.function(lambda: [self._reset_one(r) for r in range(count)] and None, autograph=False)
         self._read_metrics = tf.function(lambda: [self._metrics_one(r) for r in range(count)], autograph=False)
 
-    def _gather(self, indices):
+    def _gather(self, indices, version: int):
         import tensorflow as tf
 
-        return tf.gather(self.inputs, indices), tf.gather(self.targets, indices)
+        return tf.gather(self.inputs[version], indices), tf.gather(self.targets, indices)
 
     # Each graph takes one index tensor per feed (train) or per replica (test, predict); None skips that
     # feed or replica in this call (a split with fewer batches than the others is done for the epoch).
     def _train_graph(self, feed_indices):
-        batches = [None if indices is None else self._gather(indices) for indices in feed_indices]
+        batches = [None if indices is None else self._gather(indices, self.feed_version[feed])
+                   for feed, indices in enumerate(feed_indices)]
         for replica, feed in enumerate(self.feed_of):
             if batches[feed] is not None:
                 self._train_one(replica, *batches[feed])
@@ -177,10 +191,10 @@ class Lockstep:
     def _test_graph(self, replica_indices):
         for replica, indices in enumerate(replica_indices):
             if indices is not None:
-                self._test_one(replica, *self._gather(indices))
+                self._test_one(replica, *self._gather(indices, self.version_of[replica]))
 
     def _predict_graph(self, replica_indices):
-        return [None if indices is None else self._predict_one(replica, self._gather(indices)[0])
+        return [None if indices is None else self._predict_one(replica, self._gather(indices, self.version_of[replica])[0])
                 for replica, indices in enumerate(replica_indices)]
 
     def _metric_values(self) -> list[dict[str, float]]:

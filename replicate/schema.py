@@ -130,6 +130,9 @@ class PaperConfig:
     model: Dict[str, Any] = MISSING
     data: Dict[str, Any] = MISSING
     split: Dict[str, Any] = MISSING
+    # transformers (scikit-learn's fit/transform, by _target_) fitted on each repeat's training rows only and
+    # applied to every split, in order
+    preprocess: List[Dict[str, Any]] = field(default_factory=list)
     protocol: Protocol = field(default_factory=Protocol)
     # metrics computed on every evaluated split; a claim names one of them and a split
     metrics: List[str] = MISSING

@@ -46,10 +46,54 @@ def instantiate(node: dict, **kwargs: Any) -> Any:
     return hydra_instantiate(node, _partial_=True, _convert_="all")(**kwargs)
 
 
-def build_model(paper: dict, data: Dataset):
-    """The paper's model for this data: its builder is called with the input shape and the output size."""
+def build_model(paper: dict, data: Dataset, inputs: Optional[np.ndarray] = None):
+    """The paper's model for this data: its builder is called with the input shape (of ``inputs``, the
+    preprocessed x, when given) and the output size."""
     num_outputs = data.num_classes if paper["task"] == "classification" else _target_width(data.y)
-    return instantiate(paper["model"], input_shape=tuple(data.x.shape[1:]), num_outputs=num_outputs)
+    shape = (data.x if inputs is None else inputs).shape[1:]
+    return instantiate(paper["model"], input_shape=tuple(shape), num_outputs=num_outputs)
+
+
+# The last preprocessed inputs, keyed by (data, training rows, transformers): with a pinned split every repeat
+# fits the same transformers on the same rows, so they are fitted once per process.
+_PREPROCESSED: dict[tuple, tuple[np.ndarray, list[dict]]] = {}
+
+
+def preprocess(paper: dict, data: Dataset, train: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+    """x as the model sees it: ``paper.preprocess``'s transformers fitted, in order, on the training rows
+    ``train`` only (never a validation carve-out or test rows), then applied to every row. Returns (inputs, what
+    was fitted: one entry per transformer for the record). Without transformers: data.x itself.
+
+    Transformers take 2-D arrays, so x is flattened to (N, features) around them and put back in shape when the
+    feature count is unchanged. Float inputs keep their dtype.
+    """
+    steps = paper.get("preprocess") or []
+    if not steps:
+        return data.x, []
+    from replicate.plan import canonical_json
+
+    key = (data.sha256, hashlib.sha256(np.ascontiguousarray(train).tobytes()).hexdigest(), canonical_json(steps))
+    if key in _PREPROCESSED:
+        return _PREPROCESSED[key]
+    flat = data.x.reshape(len(data.x), -1)
+    fitted = []
+    for position, node in enumerate(steps):
+        transformer = instantiate(node)
+        if not (hasattr(transformer, "fit") and hasattr(transformer, "transform")):
+            raise TypeError(f"paper.preprocess[{position}]: {node.get('_target_')} has no fit/transform; "
+                            "fix: name a scikit-learn transformer (e.g. sklearn.preprocessing.StandardScaler)")
+        transformer.fit(flat[train])
+        flat = np.asarray(transformer.transform(flat))
+        fitted.append({"_target_": node.get("_target_"), "params": {k: v for k, v in node.items() if k != "_target_"},
+                       "fitted_on": "train", "rows": int(len(train))})
+    if flat.shape[1] == int(np.prod(data.x.shape[1:], dtype=np.int64)):
+        flat = flat.reshape(data.x.shape)
+    if np.issubdtype(data.x.dtype, np.floating):
+        flat = flat.astype(data.x.dtype, copy=False)
+    fitted[-1]["inputs_sha256"] = weights_sha256([flat])
+    _PREPROCESSED.clear()
+    _PREPROCESSED[key] = (flat, fitted)
+    return flat, fitted
 
 
 def _target_width(y: np.ndarray) -> int:
@@ -172,6 +216,8 @@ class Prepared:
 
     spec: RepeatSpec
     splits: dict[str, np.ndarray]
+    inputs: np.ndarray  # x as the model sees it (after paper.preprocess, fitted on this repeat's training rows)
+    preprocessing: list[dict]
     model: Any
     init_hash: str
     streams: int
@@ -197,10 +243,11 @@ def prepare(paper: dict, spec: RepeatSpec, data: Dataset) -> Prepared:
     seeds = spec.seeds
     num_classes = data.num_classes if paper["task"] == "classification" else None
     splits = split_indices(paper, data, seeds, spec.unpin_split)
+    inputs, preprocessing = preprocess(paper, data, splits["train"])
 
     # Weight initialisation: layers draw their initializer seeds from Python's `random` when built.
     seeding.reset_session(seeds["init"])
-    model = build_model(paper, data)
+    model = build_model(paper, data, inputs)
     init_hash = weights_sha256(model.get_weights())
     streams = seeding.reseed_layer_streams(model._flatten_layers(include_self=True, recursive=True), seeds["dropout"])
 
@@ -219,7 +266,7 @@ def prepare(paper: dict, spec: RepeatSpec, data: Dataset) -> Prepared:
         monitor = "val_" + protocol["monitor_metric"]
         keeper = KeepWeights(monitor, "max" if metric_functions.higher_is_better(monitor) else "min")
     return Prepared(
-        spec=spec, splits=splits, model=model, init_hash=init_hash, streams=streams, keeper=keeper,
+        spec=spec, splits=splits, inputs=inputs, preprocessing=preprocessing, model=model, init_hash=init_hash, streams=streams, keeper=keeper,
         monitor_split=monitor_split if (protocol["keep"] == "best" or monitor_split) else None,
         num_classes=num_classes, epochs=int(protocol["epochs"]),
         batch_size=int(protocol.get("batch_size") or len(splits["train"])),
@@ -277,6 +324,7 @@ def finish(paper: dict, prepared: Prepared, data: Dataset, history: dict[str, li
         "weights_sha256": weights_sha256(final_weights),
         "init_weights_sha256": prepared.init_hash,
         "layer_random_streams": prepared.streams,
+        "preprocess": prepared.preprocessing,
         "error": None,
     }
 
@@ -296,15 +344,16 @@ def run_repeat(
     try:
         prepared = prepare(paper, spec, data)
         history = _fit(paper, prepared, data, on_epoch)
-        record.update(finish(paper, prepared, data, history, _predictor(prepared.model, data, prepared.eval_batch_size)))
+        record.update(finish(paper, prepared, data, history,
+                             _predictor(prepared.model, prepared.inputs, prepared.eval_batch_size)))
     except Exception as error:  # a failing repeat is recorded and the others go on
         record.update(failed_result(spec.index, error))
     record["wall_seconds"] = time.perf_counter() - started
     return record
 
 
-def _predictor(model, data: Dataset, batch_size: int) -> Callable[[str, np.ndarray], np.ndarray]:
-    return lambda split, indices: model.predict(model_inputs(data.x[indices]), batch_size=batch_size, verbose=0)
+def _predictor(model, inputs: np.ndarray, batch_size: int) -> Callable[[str, np.ndarray], np.ndarray]:
+    return lambda split, indices: model.predict(model_inputs(inputs[indices]), batch_size=batch_size, verbose=0)
 
 
 def _fit(paper: dict, prepared: Prepared, data: Dataset, on_epoch: Optional[EpochCallback]) -> dict[str, list]:
@@ -312,12 +361,12 @@ def _fit(paper: dict, prepared: Prepared, data: Dataset, on_epoch: Optional[Epoc
 
     protocol = paper["protocol"]
     spec, splits, keeper = prepared.spec, prepared.splits, prepared.keeper
-    x_train = data.x[splits["train"]]
+    x_train = prepared.inputs[splits["train"]]
     y_train = loss_targets(data.y[splits["train"]], protocol["loss"], prepared.num_classes)
     validation_data = None
     if prepared.monitor_split is not None:
         indices = splits[prepared.monitor_split]
-        validation_data = batches(data.x[indices], loss_targets(data.y[indices], protocol["loss"], prepared.num_classes),
+        validation_data = batches(prepared.inputs[indices], loss_targets(data.y[indices], protocol["loss"], prepared.num_classes),
                                   prepared.eval_batch_size, None)
 
     class _Epochs(keras.callbacks.Callback):
