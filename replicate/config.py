@@ -16,6 +16,11 @@ from replicate.resolvers import register as register_resolvers  # noqa: F401 (th
 CONF_DIR = PROJECT_ROOT / "conf"
 # The Keras training log at the kept epoch ("fit" split) holds these for each task.
 FIT_METRICS = {"classification": ("loss", "accuracy"), "regression": ("loss",)}
+# Optimizer settings Keras takes as floats (an int from the command line is converted).
+FLOAT_HYPERPARAMETERS = {"learning_rate", "beta_1", "beta_2", "epsilon", "momentum", "rho", "weight_decay",
+                         "clipnorm", "clipvalue", "global_clipnorm", "initial_accumulator_value", "ema_momentum",
+                         "learning_rate_power", "l1_regularization_strength", "l2_regularization_strength",
+                         "beta_2_power", "lr"}
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,13 @@ def check_paper(paper: dict) -> None:
                 f"{_suggest(metric, known)}fix: choose from {', '.join(known)}"
             )
     protocol = paper["protocol"]
+    optimizer = protocol["optimizer"]
+    for key, value in list(optimizer.items()):
+        # learning_rate=5 arrives as an int, which Keras' optimizers reject once training starts: it means 5.0.
+        if key in FLOAT_HYPERPARAMETERS and isinstance(value, int) and not isinstance(value, bool):
+            optimizer[key] = float(value)
+        elif key in FLOAT_HYPERPARAMETERS and not isinstance(value, (int, float)) and value is not None:
+            raise ConfigError(f"paper.protocol.optimizer.{key}={value!r}: must be a number; fix: e.g. paper.protocol.optimizer.{key}=0.001")
     if protocol["epochs"] < 1:
         raise ConfigError(f"paper.protocol.epochs={protocol['epochs']}: must be at least 1; fix: e.g. paper.protocol.epochs=5")
     if protocol["eval_batch_size"] < 1:

@@ -93,6 +93,20 @@ def self_check(settings: RunSettings, store: RecordStore) -> None:
         log.error("self-check could not run: %s", result.stderr.strip().splitlines()[-1:] or result.returncode)
 
 
+def dry_run_or_stop(settings: RunSettings) -> None:
+    """Before the first repeat of a paper: build, compile and step its model on a few examples, so a broken paper
+    stops in seconds with one line (`python -m replicate.check` lists every problem) instead of N failed repeats."""
+    from replicate.dryrun import dry_run
+    from replicate.errors import ConfigError
+
+    log.info("dry run: building %s's model and taking one training step on a few examples", settings.paper["name"])
+    problems = dry_run(settings.paper, threads=settings.threads, determinism=settings.determinism)
+    if problems:
+        more = (f" (and {len(problems) - 1} more: python -m replicate.check paper={settings.paper['name']})"
+                if len(problems) > 1 else "")
+        raise ConfigError(problems[0] + more)
+
+
 def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome:
     """Run every repeat not already finished in the run directory, then write the report."""
     from replicate.report import write_report
@@ -100,7 +114,8 @@ def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome
     run_dir = Path(settings.output_dir)
     store = RecordStore(run_dir)
     plan = plan_for(settings)
-    todo = [spec for spec in plan if store.usable(spec.index, spec.identity) is None]
+    finished = {spec.index: store.usable(spec.index, spec.identity) for spec in plan}
+    todo = [spec for spec in plan if finished[spec.index] is None]
     reused = len(plan) - len(todo)
     if reused and not todo:
         log.info("re-scoring %d finished repeats in %s: nothing to train (claims and report settings are scoring only)",
@@ -110,7 +125,14 @@ def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome
     write_run_file(run_dir, settings)
 
     if todo:
-        (execute or executor_for(settings))(settings, todo, store)
+        if not any(record and record["status"] == "completed" for record in finished.values()):
+            dry_run_or_stop(settings)  # a paper that has completed a repeat here is known to work
+        try:
+            (execute or executor_for(settings))(settings, todo, store)
+        finally:
+            from replicate.executors.common import forget_data
+
+            forget_data()
 
     self_check(settings, store)
     summary = write_report(run_dir)

@@ -34,6 +34,7 @@ POWER_TARGET = 0.8
 WIDTH_FACTOR_MAX = 1.25
 NORMALITY_ALPHA = 0.01  # Shapiro-Wilk level for "the runs do not look normal" (each normal sample pays it in power)
 _BEST_DRAWS = 100_000   # Monte-Carlo draws of the best-of-k pivot (fixed seed: every report gives the same numbers)
+LOGNORMAL_MIN_N = 5     # fewest repeats for the log-normal mean-of-k rule (at n=3 it flags 6.2% for k=10)
 BOOTSTRAP_MIN_N = 30    # fewest repeats whose empirical distribution stands in for the model's (mean of k, non-normal)
 _BOOTSTRAP_DRAWS = 20_000
 _NUMERIC_EQUAL = 1e-9   # relative: values this close are the same number (float32 metrics, printing)
@@ -344,6 +345,13 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
                             precision_note, hits, share_low, share_high, scale, exact_n, reason, decide_repeats)
     if kind == "mean" and skewed_metric and np.all(x > 0):
         log_p, log_text = normality(np.log(x))
+        if n < LOGNORMAL_MIN_N:
+            why = (f"{what} of a loss or error is skewed, and its rule needs {LOGNORMAL_MIN_N} repeats to hold its "
+                   f"error rate; {LOGNORMAL_MIN_N} repeats would decide it")
+            return Verdict(statistic, "inconclusive", None, why, "a mean of k losses: the log-normal predictive rule "
+                           f"(from {LOGNORMAL_MIN_N} repeats)", "no rejection is made below that, so no false alarm",
+                           "lognormal predictive (too few repeats)", repeats_to_decide=LOGNORMAL_MIN_N,
+                           quantities=quantities, details={**details, "method": "lognormal predictive"})
         if log_p is None or log_p >= NORMALITY_ALPHA:
             return _judge_mean_lognormal(r, x, ends, k, higher, alpha, tolerance, quantities, details,
                                          precision_note, hits, share_low, share_high, log_text)

@@ -54,12 +54,13 @@ def build(input_shape=(4,), num_outputs=3, hidden=16, dropout=0.3, output_units=
     return keras.Model(inputs, layers.Dense(output_units or num_outputs, activation="softmax")(x))
 
 
-def load(num_examples=150, seed=0):
+def load(num_examples=150, seed=0, onehot=False):
+    """onehot=True: the labels one-hot encoded, a common loader mistake (replicate wants class ids)."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, num_examples)
     x = rng.normal(size=(num_examples, 4)) + y[:, None] * 1.5
-    return Dataset(x=x.astype("float32"), y=y, class_names=["a", "b", "c"], synthetic=True,
-                   description="Gaussian blobs (test data)")
+    return Dataset(x=x.astype("float32"), y=np.eye(3)[y] if onehot else y, class_names=["a", "b", "c"],
+                   synthetic=True, description="Gaussian blobs (test data)")
 '''
 
 CONFIG = """

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from replicate.dataset import Dataset
 
@@ -26,10 +27,29 @@ def check_data_unchanged(data: Dataset, store) -> None:
         return
 
 
+# The last data loaded in this process and its config: the run's dry run loads the data, the executor reuses it.
+_LAST: dict[str, Any] = {}
+
+
+def forget_data() -> None:
+    _LAST.clear()
+
+
 def load_data(paper: dict) -> Dataset:
     """The paper's data from its loader. ``paper.data.synthetic: true`` (a harness key, not passed to the loader)
     marks data that are not the paper's (a file of unknown origin, a stand-in set): the report then flags them as
-    it flags generated data."""
+    it flags generated data. The last dataset loaded is kept until forget_data() (loading it twice costs time)."""
+    from replicate.plan import canonical_json
+
+    key = canonical_json(paper["data"])
+    if _LAST.get("key") == key:
+        return _LAST["data"]
+    data = _load(paper)
+    _LAST.update(key=key, data=data)
+    return data
+
+
+def _load(paper: dict) -> Dataset:
     from replicate.train import instantiate
 
     node = dict(paper["data"])

@@ -6,6 +6,7 @@ from typing import Any, Iterable, Optional
 
 import pandas as pd
 
+from replicate import metrics as metric_functions
 from replicate.stats import BCA_MIN_N
 
 
@@ -185,7 +186,10 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
     lines += ["", "## Achieved metrics", "",
               f"Over completed repeats; std is the sample std (ddof=1); intervals are {conf}% intervals for the mean, clipped to "
               f"the metric's range: t, and BCa bootstrap ({settings['bootstrap_resamples']} resamples) from {BCA_MIN_N} "
-              "repeats on (below that its coverage falls well short of its promise).", ""]
+              "repeats on (below that its coverage falls well short of its promise)."
+              + (" For losses and errors (skewed between seeds) both intervals cover less than they say: about "
+                 "87-90% at n = 3..30 when runs are log-normal (docs/statistics.md)."
+                 if any(metric_functions.multiplicative(c) for c in summary["metrics"]) else ""), ""]
     rows = []
     for column, s in summary["metrics"].items():
         if s is None:
