@@ -30,6 +30,9 @@ def test_faithful_protocol_end_to_end(data_root, tmp_path):
     assert "chunks of one trip can land in both training and test sets" in report
     assert "## Per-class results on `test`" in report
     assert "a reader's retraining" in report  # the external replication beside ours
+    data_section = report.split("## Data", 1)[1].split("\n## ", 1)[0]
+    for count in ("points read", "points labelled", "segments kept", "points dropped: in no label interval"):
+        assert f"| {count}" in data_section
     summary = json.loads((run_dir / "summary.json").read_text())
     table = summary["per_class"]["test"]
     assert table["classes"] == ["walk", "bike", "bus", "driving", "train"]

@@ -260,3 +260,86 @@ def test_authors_pickle_loads_as_their_script_did(tmp_path):
     path.write_bytes(pickle.dumps((x[:, :, :100], y)))
     with pytest.raises(DataError, match=r"expected \(N, 1, 200, 4\)"):
         data.load_pickle(str(path))
+
+
+# ------------------------------------------------------------------------- the GeoLife reader's edge cases
+
+def test_a_label_nested_inside_another_labels_only_its_own_points():
+    from papers.tmd_cnn.geolife import Labels
+
+    labels = Labels(start=np.array([0.0, 100.0]), end=np.array([1000.0, 200.0]), mode=np.array([0, 2]))
+    assert pipeline.label_points(np.array([50.0, 150.0, 500.0, 900.0]), labels).tolist() == [0, 2, 0, 0]
+    # adjacent intervals sharing a second: the later-starting one takes it, as before
+    adjacent = Labels(start=np.array([0.0, 100.0]), end=np.array([100.0, 200.0]), mode=np.array([0, 2]))
+    assert pipeline.label_points(np.array([99.0, 100.0, 101.0, 200.5, 202.0]), adjacent).tolist() == [0, 2, 2, 2, -1]
+
+
+def test_nested_labels_end_to_end_and_the_overlap_is_counted(tmp_path):
+    times, lats, lons = equator_track(60)
+    user = tmp_path / "Data" / "000"
+    write_plt(user / "Trajectory" / "a.plt", times, lats, lons)
+    write_labels(user, [(times[0], times[-1], "bus"), (times[20], times[30], "car")])
+    stats = ReadStats()
+    points = pipeline.read_points(tmp_path, stats)
+    assert points.mode.tolist() == [2] * 20 + [3] * 11 + [2] * 29  # the bus trip resumes after the car ride
+    key = "label interval overlapping or inside another (each point takes the shortest interval holding it)"
+    assert stats.counts[key] == 1
+    assert any(example.startswith(f"{user / 'labels.txt'}:3") for example in stats.examples)
+
+
+def test_empty_labels_file_and_a_root_that_is_a_file_are_one_line_errors(tmp_path):
+    (tmp_path / "labels.txt").write_bytes(b"")
+    with pytest.raises(DataError, match=r"labels.txt: empty \(0 bytes\); fix: delete it"):
+        read_labels(tmp_path / "labels.txt", ReadStats())
+    archive = tmp_path / "Geolife Trajectories 1.3.zip"
+    archive.write_bytes(b"PK\x03\x04")
+    with pytest.raises(DataError, match="is a file, not the GeoLife folder; fix: unzip it"):
+        data.load_geolife(str(archive), cache_dir=str(tmp_path / "cache"))
+
+
+def test_a_non_utf8_byte_in_labels_names_its_line(tmp_path):
+    path = tmp_path / "labels.txt"
+    path.write_bytes(b"Start Time\tEnd Time\tTransportation Mode\n2008/08/29 10:00:00\t2008/08/29 11:00:00\twalk\n"
+                     b"2008/08/29 12:00:00\t2008/08/29 13:00:00\tb\xe9s\n")
+    with pytest.raises(DataError, match=r"labels.txt:3: byte 0xe9 is not UTF-8 text; fix: re-save the file as UTF-8"):
+        read_labels(path, ReadStats())
+
+
+def test_label_errors_name_the_exact_line_after_a_blank_line(tmp_path):
+    path = tmp_path / "labels.txt"
+    path.write_text("Start Time\tEnd Time\tTransportation Mode\n2008/08/29 10:00:00\t2008/08/29 11:00:00\twalk\n\n"
+                    "2008/08/29 12:00:00\tnoon\twalk\n")
+    with pytest.raises(DataError, match=r"labels.txt:4: bad end time 'noon'"):
+        read_labels(path, ReadStats())
+
+
+def test_lines_cut_inside_the_days_date_or_time_fields_are_malformed(tmp_path):
+    times, lats, lons = equator_track(10)
+    good = write_plt(tmp_path / "good.plt", times, lats, lons).read_text().splitlines()
+    day = times[3] / 86400 + UNIX_EPOCH_DAYS
+    cut = [
+        good[9].rsplit(",", 2)[0][:-4],                      # inside days: 5 fields (once read as a 1910-ish time)
+        good[9][: good[9].rindex(",") + 1] + "12:0",         # inside the time field
+        f"0.00000000,0.00030000,0,100,{day:.10f},2008-08-29,{str(np.datetime64(int(times[3]), 's'))[11:17]}1",  # 14 s off
+    ]
+    path = write_plt(tmp_path / "cut.plt", times, lats, lons, extra_lines=cut)
+    stats = ReadStats()
+    trajectory = read_plt(path, stats)
+    assert len(trajectory.time) == 10
+    assert stats.counts["malformed or truncated point line"] == 3
+    assert any(example.startswith(f"{path}:17:") for example in stats.examples)  # 6 header + 10 points + 1
+
+
+def test_out_of_order_and_duplicate_points_are_counted_with_exact_lines(tmp_path):
+    times = T0 + np.array([0.0, 1.0, 2.0, 2.0, 5.0, 4.0, 6.0])
+    path = write_plt(tmp_path / "a.plt", times, np.zeros(7), np.arange(7) * 0.0001)
+    text = path.read_text().splitlines()
+    text.insert(8, "")  # a blank line after the second point shifts every later line by one
+    path.write_text("\n".join(text) + "\n")
+    stats = ReadStats()
+    trajectory = read_plt(path, stats)
+    assert np.all(np.diff(trajectory.time) >= 0) and len(trajectory.time) == 7  # re-sorted, duplicates kept
+    assert stats.counts["point earlier than the line before it (re-sorted into time order)"] == 1
+    assert stats.counts["duplicate timestamp (kept, as the authors' code did)"] == 1
+    assert f"{path}:13: point earlier than the line before it (re-sorted into time order)" in stats.examples
+    assert f"{path}:11: duplicate timestamp (kept, as the authors' code did)" in stats.examples

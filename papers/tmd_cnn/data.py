@@ -17,7 +17,7 @@ from replicate.dataset import Dataset
 from replicate.errors import DataError
 
 log = logging.getLogger(__name__)
-PIPELINE_VERSION = 1  # bump when the pipeline's output changes, so caches are rebuilt
+PIPELINE_VERSION = 2  # 2: nested labels take the inner one; lines cut in date/time skipped. Bump when the pipeline's output changes, so caches are rebuilt
 
 
 def cache_key(root: Path) -> str:
@@ -54,7 +54,8 @@ def _dataset(result: pipeline.Processed, key: str, synthetic_data: bool, descrip
     counts = np.bincount(result.y, minlength=len(CLASS_NAMES)).tolist()
     return Dataset(x=result.x, y=result.y, class_names=list(CLASS_NAMES), groups=result.users,
                    synthetic=synthetic_data, description=f"{description}; {len(result.y)} segments, per class {counts}",
-                   provenance={**provenance, "raw_sha256": key, "pipeline": result.stats.get("counts", {})})
+                   provenance={**provenance, "raw_sha256": key, "pipeline": result.stats.get("counts", {}),
+                               "read_examples": result.stats.get("examples", [])})
 
 
 def load_geolife(root: str, cache_dir: str = "data/cache") -> Dataset:

@@ -64,6 +64,7 @@ def read_points(root: Path, stats: ReadStats) -> Points:
             mode = label_points(trajectory.time, labels)
             keep = mode >= 0
             stats.counts["points labelled"] += int(keep.sum())
+            stats.counts["points dropped: in no label interval, or labelled with a dropped mode"] += int((~keep).sum())
             parts.append((trajectory.time[keep], trajectory.lat[keep], trajectory.lon[keep], mode[keep],
                           np.full(int(keep.sum()), user.name, dtype=object), np.full(int(keep.sum()), track)))
             track += 1
@@ -73,10 +74,28 @@ def read_points(root: Path, stats: ReadStats) -> Points:
 
 
 def label_points(time: np.ndarray, labels) -> np.ndarray:
-    """Class id of each point (-1: no label or a dropped mode); the latest interval starting before it wins."""
-    index = np.searchsorted(labels.start - 1.0, time, side="right") - 1
-    inside = (index >= 0) & (time <= labels.end[np.clip(index, 0, None)] + 1.0)
-    return np.where(inside, labels.mode[np.clip(index, 0, None)], -1)
+    """Class id of each point (-1: no label, or a dropped mode): the label interval that contains its time, within
+    ±1 s as the authors allowed. Where intervals overlap or nest (a car ride inside a bus trip), the point takes the
+    shortest interval containing it, the inner one; an interval containing it exactly beats one that only reaches
+    it through the ±1 s; among equals the later-starting wins."""
+    time = np.asarray(time, dtype=float)
+    mode = np.full(len(time), -1, dtype=np.int64)
+    if len(time) == 0 or len(labels.start) == 0:
+        return mode
+    near = np.flatnonzero((labels.end + 1.0 >= time.min()) & (labels.start - 1.0 <= time.max()))
+    if near.size == 0:
+        return mode
+    order = np.argsort(time, kind="stable")
+    sorted_time = time[order]
+    # longest first (ties: earlier start first), so shorter and later intervals overwrite
+    ranked = near[np.lexsort((labels.start[near], -(labels.end[near] - labels.start[near])))]
+    # GeoLife times are whole seconds, read back through a float `days` column: "exactly" means within half a second
+    for tolerance in (1.0, 0.5):
+        for i in ranked:
+            low = np.searchsorted(sorted_time, labels.start[i] - tolerance, side="left")
+            high = np.searchsorted(sorted_time, labels.end[i] + tolerance, side="right")
+            mode[order[low:high]] = labels.mode[i]
+    return mode
 
 
 def segment_ids(points: Points) -> np.ndarray:

@@ -114,6 +114,31 @@ def headline_lines(summary: dict) -> list[str]:
     return lines
 
 
+def data_lines(data: dict) -> list[str]:
+    """The Data section: what the data are, their hashes, and every count of what was read, kept and skipped."""
+    if not data:
+        return []
+    provenance = data.get("provenance") or {}
+    lines = ["", "## Data", "", f"{data.get('description') or 'not described'}"
+             + (" **These are not the paper's data.**" if data.get("synthetic") else ""), "",
+             f"- Examples: {data.get('examples')}; SHA-256 of the arrays the model sees: `{data.get('sha256')}`"]
+    if provenance.get("sha256"):
+        lines.append(f"- The file's SHA-256: `{provenance['sha256']}` ({provenance.get('path')})")
+    if provenance.get("raw_sha256"):
+        lines.append(f"- SHA-256 over the raw files read: `{provenance['raw_sha256']}`")
+    counts = provenance.get("pipeline") or {}
+    if counts:
+        first = [key for key in ("points read", "points labelled", "segments made", "segments kept") if key in counts]
+        rest = sorted(key for key in counts if key not in first)
+        lines += ["", "What reading and preprocessing read, kept, changed and skipped, and why:", "",
+                  table(["what", "count"], [[key, counts[key]] for key in first + rest])]
+    examples = provenance.get("read_examples") or []
+    if examples:
+        lines += ["", f"The first {len(examples)} places (file:line) where something was skipped or changed:", ""]
+        lines += [f"- `{example}`" for example in examples]
+    return lines
+
+
 def _reported_text(claim: dict) -> str:
     reported = claim["reported"]
     if isinstance(reported, (list, tuple)):
@@ -153,6 +178,8 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
     lines = headline_lines(summary)
     settings = summary["settings"]
     conf = int(round(settings["confidence"] * 100))
+
+    lines += data_lines(summary.get("data") or {})
 
     lines += ["", "## Scope of the claims", ""]
     data_words = (summary.get("data") or {}).get("description") or "the configured data"
