@@ -379,7 +379,6 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
     position = (100 * (pivot.cdf((signed_r - m) / s) if higher else pivot.sf((signed_r - m) / s))
                 if math.isfinite(signed_r) else math.nan)
     direction = _direction(closest > center)
-    repeats = None
     if reported_std is not None and kind == "mean":
         details["reported_std"] = reported_std
     equivalence = _equivalence_mean(closest, m, s, pivot, alpha, tolerance) if kind == "mean" else None
@@ -418,29 +417,62 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
     intrinsic = _intrinsic(kind, k, s, scale, x, alpha)
     false_alarm = f"an honest claim is called inconsistent {_pct(alpha)} of the time if {rule_assumption}"
 
-    if p < alpha:
-        why = (f"the reported {_g(r, 6)} lies outside the central {_pct(1 - alpha)} band for {what} "
-               f"[{_g(band_raw[0])}, {_g(band_raw[1])}] (p = {_g(p, 2)}), on the "
-               f"{'better' if direction == 'optimistic' else 'worse'} side")
-        return Verdict(statistic, "inconsistent", direction, _join(why, precision_note), rule,
-                       f"{false_alarm}; {intrinsic}", "parametric", p, power, width, None, position, quantities, details)
-    sharp = power >= POWER_TARGET or width <= WIDTH_FACTOR_MAX or (equivalence is not None and equivalence < alpha)
-    if sharp:
-        how = (f"equivalence within ±{_g(tolerance)} is shown (TOST p = {_g(equivalence, 2)})"
-               if equivalence is not None and equivalence < alpha else
-               f"a claim off by ±{_g(tolerance)} would be flagged {_pct(power)} of the time"
-               if power >= POWER_TARGET else
-               f"our {n} repeats widen the band only {width:.2f}× over unlimited repeats")
-        why = (f"the reported {_g(r, 6)} lies inside the band for {what} [{_g(band_raw[0])}, {_g(band_raw[1])}] "
-               f"(p = {_g(p, 2)}) and the check is sharp: {how}")
-        return Verdict(statistic, "consistent", None, _join(why, precision_note), rule,
-                       f"{false_alarm}; {intrinsic}", "parametric", p, power, width, None, position, quantities, details)
-    repeats = _repeats_to_decide(kind, n, k, tol_shift, alpha, s, reported_std) if decide_repeats else None
-    why = (f"not rejected (p = {_g(p, 2)}), but the check is not sharp: a claim off by ±{_g(tolerance)} would be "
-           f"flagged only {_pct(power)} of the time, and {n} repeats leave the band {width:.2f}× as wide as unlimited "
-           f"repeats would" + (f"; about {repeats} repeats would decide it" if repeats else ""))
-    return Verdict(statistic, "inconclusive", None, _join(why, precision_note), rule,
-                   f"{false_alarm}; {intrinsic}", "parametric", p, power, width, repeats, position, quantities, details)
+    check = _Check(statistic, what, r, n, p, power, width, band_raw, direction, rule, f"{false_alarm}; {intrinsic}",
+                   "parametric", position, quantities, details, tolerance, precision_note, equivalence=equivalence)
+    return _outcome(check, alpha, lambda: _repeats_to_decide(kind, n, k, tol_shift, alpha, s, reported_std)
+                    if decide_repeats else None)
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What a rule computed, for _outcome: the p-value, the sharpness of the check and how to say both."""
+
+    statistic: str
+    what: str            # "one run", "a mean of 5 runs", ...
+    reported: float
+    n: int
+    p: float
+    power: float
+    width: float
+    band: Sequence[float]
+    direction: str
+    rule: str
+    error_rates: str
+    method: str
+    position: Optional[float]
+    quantities: list
+    details: dict
+    tolerance: float
+    precision_note: str = ""
+    prefix: str = ""     # why a replacement rule is in use, when one is
+    equivalence: Optional[float] = None
+
+
+def _outcome(check: _Check, alpha: float, repeats_to_decide) -> Verdict:
+    """The three outcomes from a rule's p-value and the sharpness of its check (every scalar rule ends here).
+    ``repeats_to_decide``: a function giving how many repeats would make the check sharp (called only if needed)."""
+    c = check
+    band = f"[{_g(c.band[0])}, {_g(c.band[1])}]"
+    common = dict(rule=c.rule, error_rates=c.error_rates, method=c.method, p_value=c.p, power=c.power,
+                  width_factor=c.width, percentile=c.position, quantities=c.quantities, details=c.details)
+    if c.p < alpha:
+        why = (f"{c.prefix}the reported {_g(c.reported, 6)} lies outside the central {_pct(1 - alpha)} band for "
+               f"{c.what} {band} (p = {_g(c.p, 2)}), on the {'better' if c.direction == 'optimistic' else 'worse'} side")
+        return Verdict(c.statistic, "inconsistent", c.direction, _join(why, c.precision_note), **common)
+    shown = c.equivalence is not None and c.equivalence < alpha
+    if shown or c.power >= POWER_TARGET or c.width <= WIDTH_FACTOR_MAX:
+        how = (f"equivalence within ±{_g(c.tolerance)} is shown (TOST p = {_g(c.equivalence, 2)})" if shown else
+               f"a claim off by ±{_g(c.tolerance)} would be flagged {_pct(c.power)} of the time"
+               if c.power >= POWER_TARGET else
+               f"our {c.n} repeats widen the band only {c.width:.2f}× over unlimited repeats")
+        why = (f"{c.prefix}the reported {_g(c.reported, 6)} lies inside the band for {c.what} {band} "
+               f"(p = {_g(c.p, 2)}) and the check is sharp: {how}")
+        return Verdict(c.statistic, "consistent", None, _join(why, c.precision_note), **common)
+    repeats = repeats_to_decide()
+    why = (f"{c.prefix}not rejected (p = {_g(c.p, 2)}), but the check is not sharp: a claim off by ±{_g(c.tolerance)} "
+           f"would be flagged only {_pct(c.power)} of the time, and {c.n} repeats leave the band {c.width:.2f}× as "
+           f"wide as unlimited repeats would" + (f"; about {repeats} repeats would decide it" if repeats else ""))
+    return Verdict(c.statistic, "inconclusive", None, _join(why, c.precision_note), repeats_to_decide=repeats, **common)
 
 
 def _join(why: str, note: str) -> str:
@@ -609,23 +641,9 @@ def _judge_mean_lognormal(r: float, x: np.ndarray, ends: list, k: int, higher: b
                     "band": [low, high], "percentile": position, "mean": float(np.mean(x)),
                     "std": float(np.std(x, ddof=1))})
     false_alarm = f"an honest claim is called inconsistent {_pct(alpha)} of the time if the logarithms of runs are normal"
-    if p < alpha:
-        why = (f"the reported {_g(r, 6)} lies outside the central {_pct(1 - alpha)} band for {what} [{_g(low)}, "
-               f"{_g(high)}] (p = {_g(p, 2)}), on the {'better' if direction == 'optimistic' else 'worse'} side")
-        return Verdict("mean_of_k", "inconsistent", direction, _join(why, precision_note), rule, false_alarm,
-                       "lognormal predictive", p, power, width, None, position, quantities, details)
-    if power >= POWER_TARGET or width <= WIDTH_FACTOR_MAX:
-        how = (f"a claim off by ±{_g(tolerance)} would be flagged {_pct(power)} of the time" if power >= POWER_TARGET
-               else f"our {n} repeats widen the band only {width:.2f}× over unlimited repeats")
-        why = f"the reported {_g(r, 6)} lies inside the band for {what} [{_g(low)}, {_g(high)}] (p = {_g(p, 2)}), and the check is sharp: {how}"
-        return Verdict("mean_of_k", "consistent", None, _join(why, precision_note), rule, false_alarm,
-                       "lognormal predictive", p, power, width, None, position, quantities, details)
-    needed = _repeats_to_decide("single", n, 1, math.nan, alpha, s, None)
-    why = (f"not rejected (p = {_g(p, 2)}), but the check is not sharp: a claim off by ±{_g(tolerance)} would be flagged "
-           f"only {_pct(power)} of the time, and {n} repeats leave the band {width:.2f}× as wide as unlimited repeats"
-           + (f"; about {needed} repeats would decide it" if needed else ""))
-    return Verdict("mean_of_k", "inconclusive", None, _join(why, precision_note), rule, false_alarm,
-                   "lognormal predictive", p, power, width, needed, position, quantities, details)
+    check = _Check("mean_of_k", what, r, n, p, power, width, (low, high), direction, rule, false_alarm,
+                   "lognormal predictive", position, quantities, details, tolerance, precision_note)
+    return _outcome(check, alpha, lambda: _repeats_to_decide("single", n, 1, math.nan, alpha, s, None))
 
 
 def _judge_mean_bootstrap(r: float, x: np.ndarray, ends: list, k: int, higher: bool, alpha: float,
@@ -688,23 +706,11 @@ def _judge_mean_bootstrap(r: float, x: np.ndarray, ends: list, k: int, higher: b
                     "percentile": position})
     false_alarm = (f"an honest claim is called inconsistent about {_pct(alpha)} of the time (bootstrap: approximate, "
                    f"measured in docs/statistics.md for skewed and bimodal runs)")
-    if p < alpha:
-        why = (f"{reason}; bootstrap p = {_g(p, 2)} < {_g(alpha)}: the reported {_g(r, 6)} is outside what {what} gives "
-               f"[{_g(band[0])}, {_g(band[1])}], on the {'better' if direction == 'optimistic' else 'worse'} side")
-        return Verdict("mean_of_k", "inconsistent", direction, _join(why, precision_note), rule, false_alarm,
-                       "bootstrap", p, power, width, None, position, quantities, details)
-    if power >= POWER_TARGET or width <= WIDTH_FACTOR_MAX:
-        how = (f"a claim off by ±{_g(tolerance)} would be flagged {_pct(power)} of the time" if power >= POWER_TARGET
-               else f"our {n} repeats widen the band only {width:.2f}× over unlimited repeats")
-        why = f"{reason}; bootstrap p = {_g(p, 2)}: inside what {what} gives, and the check is sharp: {how}"
-        return Verdict("mean_of_k", "consistent", None, _join(why, precision_note), rule, false_alarm, "bootstrap", p,
-                       power, width, None, position, quantities, details)
-    needed = int(math.ceil(n * max(1.0, ((width ** 2 - 1) * k / n) / (WIDTH_FACTOR_MAX ** 2 - 1)))) if math.isfinite(width) else None
-    why = (f"{reason}; bootstrap p = {_g(p, 2)}: not rejected, but a claim off by ±{_g(tolerance)} would be flagged "
-           f"only {_pct(power)} of the time and {n} repeats leave the band {width:.2f}× as wide as unlimited repeats"
-           + (f"; about {needed} repeats would decide it" if needed else ""))
-    return Verdict("mean_of_k", "inconclusive", None, _join(why, precision_note), rule, false_alarm, "bootstrap", p,
-                   power, width, needed, position, quantities, details)
+    check = _Check("mean_of_k", what, r, n, p, power, width, band, direction, rule, false_alarm, "bootstrap", position,
+                   quantities, details, tolerance, precision_note, prefix=f"{reason}; bootstrap: ")
+    # the band's width goes as sqrt(1/k + 1/n), so width^2 - 1 ~ k/n: the n at which width <= WIDTH_FACTOR_MAX
+    return _outcome(check, alpha, lambda: max(n + 1, int(math.ceil(n * (width ** 2 - 1) / (WIDTH_FACTOR_MAX ** 2 - 1))))
+                    if math.isfinite(width) else None)
 
 
 def sign_value(r: float, higher: bool, scale: _Scale) -> float:

@@ -200,3 +200,15 @@ def test_the_three_outcomes_and_their_words():
     consistent = verdict.judge("single_run", 0.85, x)
     assert "sharp" in consistent.why and "5%" in consistent.error_rates
     assert "cannot be checked more finely" in consistent.error_rates  # the one-run noise, in plain words
+
+
+def test_a_mean_of_k_from_runs_that_are_not_normal_uses_the_bootstrap_from_30_repeats():
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.normal(0.85, 0.02, 36), [0.2, 0.22, 0.21, 0.19]])  # 10% failed runs: not normal
+    honest = verdict.judge("mean_of_k", float(x.mean()), x, k=5)
+    assert honest.method == "bootstrap" and honest.outcome != "inconsistent"
+    assert "do not look normal" in honest.why
+    too_good = verdict.judge("mean_of_k", 0.95, x, k=5)
+    assert too_good.outcome == "inconsistent" and too_good.direction == "optimistic"
+    few = verdict.judge("mean_of_k", 0.95, x[-12:], k=5)  # 8 converged + 4 failed: not normal, too few for it
+    assert few.outcome == "inconclusive" and few.repeats_to_decide == verdict.BOOTSTRAP_MIN_N
