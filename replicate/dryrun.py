@@ -135,23 +135,23 @@ def label_problems(paper: dict, data: Dataset) -> list[str]:
 
 def dry_run(paper: dict, data: Optional[Dataset] = None, threads: int = 1, determinism: str = "bitwise",
             examples: int = 8) -> list[str]:
-    """Every problem that would fail all repeats, one line each: the static checks, the labels, then the model
+    """Every problem that would fail all repeats, one line each: the data and labels, the static checks, then the model
     built, compiled with the protocol's optimizer and loss, one training step and one prediction on a few
     training examples (preprocessed as a repeat would be)."""
     from replicate import seeding
-
-    # Before anything imports TensorFlow (a _target_ in keras does): its threads and log level are set once.
-    seeding.configure_process(threads, determinism)
-    problems = static_problems(paper)
-    if problems:
-        return problems
     from replicate.executors.common import load_data
 
+    # The data first: a missing file is the commonest mistake, and saying so needs no TensorFlow.
     if data is None:
         data = load_data(paper)
     problems = label_problems(paper, data)
     if paper["task"] == "classification" and data.class_names is None:
         problems.append("paper.data: a classification loader must set Dataset.class_names; fix: return class_names=[...] from the loader")
+    if problems:
+        return problems
+    # Before anything imports TensorFlow (a _target_ in keras does): its threads are set once per process.
+    seeding.configure_process(threads, determinism)
+    problems = static_problems(paper)
     if problems:
         return problems
     from replicate.train import build_model, instantiate, loss_targets, model_inputs, preprocess, split_indices
@@ -173,6 +173,8 @@ def dry_run(paper: dict, data: Optional[Dataset] = None, threads: int = 1, deter
         return [f"paper.preprocess: fitting on the training rows failed: {type(error).__name__}: {error}"]
     rows = splits["train"][:examples]
     try:
+        seeding.reset_session(0)  # as a repeat does: models whose layers draw from the global generators need seeds
+        seeding.reset_random_state(0)
         model = build_model(paper, data, inputs)
     except Exception as error:
         return [f"paper.model: {paper['model']['_target_']} failed on inputs of shape {inputs.shape[1:]}: "
