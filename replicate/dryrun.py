@@ -135,20 +135,31 @@ def label_problems(paper: dict, data: Dataset) -> list[str]:
 
 def dry_run(paper: dict, data: Optional[Dataset] = None, threads: int = 1, determinism: str = "bitwise",
             examples: int = 8) -> list[str]:
-    """Every problem that would fail all repeats, one line each: the data and labels, the static checks, then the model
-    built, compiled with the protocol's optimizer and loss, one training step and one prediction on a few
-    training examples (preprocessed as a repeat would be)."""
-    from replicate import seeding
+    """Every problem that would fail all repeats, one line each: the data and labels (data_problems), then the
+    model's (model_problems)."""
     from replicate.executors.common import load_data
 
     # The data first: a missing file is the commonest mistake, and saying so needs no TensorFlow.
     if data is None:
         data = load_data(paper)
+    return data_problems(paper, data) or model_problems(paper, data, threads, determinism, examples)
+
+
+def data_problems(paper: dict, data: Dataset) -> list[str]:
+    """The labels' encoding and class names (no TensorFlow)."""
     problems = label_problems(paper, data)
     if paper["task"] == "classification" and data.class_names is None:
         problems.append("paper.data: a classification loader must set Dataset.class_names; fix: return class_names=[...] from the loader")
-    if problems:
-        return problems
+    return problems
+
+
+def model_problems(paper: dict, data: Dataset, threads: int = 1, determinism: str = "bitwise",
+                   examples: int = 8) -> list[str]:
+    """The static checks, then the model built, compiled with the protocol's optimizer and loss, one training step
+    and one prediction on a few training examples (preprocessed as a repeat would be). Imports TensorFlow: a process
+    that trains anyway (a worker) runs it at almost no cost."""
+    from replicate import seeding
+
     # Before anything imports TensorFlow (a _target_ in keras does): its threads are set once per process.
     seeding.configure_process(threads, determinism)
     problems = static_problems(paper)
@@ -215,3 +226,13 @@ def dry_run(paper: dict, data: Optional[Dataset] = None, threads: int = 1, deter
 def _first_line(error: BaseException, width: int = 200) -> str:
     text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def stop_on(problems: list[str], paper_name: str) -> None:
+    """The first problem as a one-line user error (exit 2), naming how to see them all."""
+    from replicate.errors import ConfigError
+
+    if problems:
+        more = (f" (and {len(problems) - 1} more: python -m replicate.check paper={paper_name})"
+                if len(problems) > 1 else "")
+        raise ConfigError(problems[0] + more)

@@ -52,7 +52,9 @@ def read_run_file(run_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def executor_for(settings: RunSettings) -> Callable:
+def executor_for(settings: RunSettings, model_check: bool = False) -> Callable:
+    """The executor's entry point. model_check: the local executor's workers run the dry run's model part before
+    their first repeat (they import TensorFlow anyway; the driver then never does)."""
     from replicate.executors import local, serial
 
     name = settings.executor["name"]
@@ -62,7 +64,8 @@ def executor_for(settings: RunSettings) -> Callable:
         from replicate.executors import ray_executor
 
         return ray_executor.execute
-    return lambda s, todo, store: local.execute(s, todo, store, workers=s.executor.get("workers"))
+    return lambda s, todo, store: local.execute(s, todo, store, workers=s.executor.get("workers"),
+                                                model_check=model_check)
 
 
 def self_check(settings: RunSettings, store: RecordStore) -> None:
@@ -93,18 +96,22 @@ def self_check(settings: RunSettings, store: RecordStore) -> None:
         log.error("self-check could not run: %s", result.stderr.strip().splitlines()[-1:] or result.returncode)
 
 
-def dry_run_or_stop(settings: RunSettings) -> None:
-    """Before the first repeat of a paper: build, compile and step its model on a few examples, so a broken paper
-    stops in seconds with one line (`python -m replicate.check` lists every problem) instead of N failed repeats."""
-    from replicate.dryrun import dry_run
-    from replicate.errors import ConfigError
+def dry_run_or_stop(settings: RunSettings, in_workers: bool) -> None:
+    """Before the first repeat of a paper: check its data and labels, build, compile and step its model on a few
+    examples, so a broken paper stops in seconds with one line (`python -m replicate.check` lists every problem)
+    instead of N failed repeats. in_workers: the model part is left to the workers (see executor_for)."""
+    from replicate.dryrun import data_problems, model_problems, stop_on
+    from replicate.executors.common import load_data
 
-    log.info("dry run: building %s's model and taking one training step on a few examples", settings.paper["name"])
-    problems = dry_run(settings.paper, threads=settings.threads, determinism=settings.determinism)
-    if problems:
-        more = (f" (and {len(problems) - 1} more: python -m replicate.check paper={settings.paper['name']})"
-                if len(problems) > 1 else "")
-        raise ConfigError(problems[0] + more)
+    log.info("dry run: checking %s's data%s", settings.paper["name"],
+             "" if in_workers else ", building its model and taking one training step on a few examples")
+    data = load_data(settings.paper)
+    stop_on(data_problems(settings.paper, data) or
+            ([] if in_workers else model_problems(settings.paper, data, settings.threads, settings.determinism)),
+            settings.paper["name"])
+
+
+
 
 
 def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome:
@@ -125,10 +132,13 @@ def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome
     write_run_file(run_dir, settings)
 
     if todo:
-        if not any(record and record["status"] == "completed" for record in finished.values()):
-            dry_run_or_stop(settings)  # a paper that has completed a repeat here is known to work
+        # A paper that has completed a repeat here is known to work.
+        check = not any(record and record["status"] == "completed" for record in finished.values())
+        in_workers = execute is None and settings.executor["name"] == "local"
+        if check:
+            dry_run_or_stop(settings, in_workers)
         try:
-            (execute or executor_for(settings))(settings, todo, store)
+            (execute or executor_for(settings, model_check=check and in_workers))(settings, todo, store)
         finally:
             from replicate.executors.common import forget_data
 

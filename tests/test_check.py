@@ -44,10 +44,14 @@ def test_check_passes_a_working_paper(external):
     assert "one training step" in result.stdout
 
 
-@pytest.mark.parametrize("overrides, words", [MISTAKES[0], MISTAKES[2]], ids=["onehot", "mse"])
-def test_the_run_stops_before_its_first_repeat(external, tmp_path, overrides, words):
+@pytest.mark.parametrize("overrides, words, executor", [(*MISTAKES[0], "serial"), (*MISTAKES[2], "serial"),
+                                                         (*MISTAKES[0], "local"), (*MISTAKES[3], "local")],
+                         ids=["onehot-serial", "mse-serial", "onehot-local", "loss-in-the-workers"])
+def test_the_run_stops_before_its_first_repeat(external, tmp_path, overrides, words, executor):
+    """serial: the whole dry run in the driver; local: data in the driver, the model part in each worker before
+    its first repeat (the driver never imports TensorFlow)."""
     run_dir = tmp_path / "run"
-    result = run_cli([*external["args"], *overrides, "repeats=3", "executor=serial", f"hydra.run.dir={run_dir}"],
+    result = run_cli([*external["args"], *overrides, "repeats=3", f"executor={executor}", f"hydra.run.dir={run_dir}"],
                      **external["env"])
     assert result.returncode == 2, result.stderr[-2000:]
     line = result.stderr.strip().splitlines()[-1]

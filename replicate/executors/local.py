@@ -62,7 +62,7 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(counter, events, cores: list[int], threads: int, determinism: str, data_dir: str, paper: dict,
-                 run_dir: str) -> None:
+                 run_dir: str, model_check: bool = False) -> None:
     _die_with_parent()
     with counter.get_lock():
         slot = counter.value
@@ -74,13 +74,22 @@ def _init_worker(counter, events, cores: list[int], threads: int, determinism: s
     from replicate import seeding
 
     seeding.configure_process(threads, determinism)
-    _worker.update(data=open_shared_dataset(Path(data_dir)), paper=paper, store=RecordStore(run_dir), events=events)
+    _worker.update(data=open_shared_dataset(Path(data_dir)), paper=paper, store=RecordStore(run_dir), events=events,
+                   model_check=model_check)
 
 
 def _run_in_worker(task: list[RepeatSpec]) -> list[dict[str, Any]]:
-    """One unit of work (a repeat, or a group of replicas); each record is written as soon as it exists."""
+    """One unit of work (a repeat, or a group of replicas); each record is written as soon as it exists.
+    With the model check on, a worker's first unit starts with the dry run's model part (raises ConfigError)."""
     from replicate.replicas import run_task
 
+    if _worker.get("model_check"):
+        from replicate.dryrun import model_problems, stop_on
+
+        if _worker.get("model_problems") is None:  # once per worker; a broken paper stops every unit it is handed
+            _worker["model_problems"] = model_problems(_worker["paper"], _worker["data"], task[0].threads,
+                                                       task[0].determinism)
+        stop_on(_worker["model_problems"], _worker["paper"]["name"])
     events = _worker["events"]
     summaries = []
     for record in run_task(_worker["paper"], task, _worker["data"],
@@ -96,7 +105,7 @@ def default_workers(threads: int) -> int:
 
 
 def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
-            workers: Optional[int] = None) -> None:
+            workers: Optional[int] = None, model_check: bool = False) -> None:
     workers = min(workers or default_workers(settings.threads), len(specs))
     work = tasks(specs, settings.replicas, workers)
     workers = min(workers, len(work))
@@ -115,7 +124,7 @@ def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore,
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_init_worker,
         initargs=(context.Value("i", 0), events, cores, settings.threads, settings.determinism, str(shared),
-                  settings.paper, str(store.run_dir)),
+                  settings.paper, str(store.run_dir), model_check),
     )
     try:
         pending = {pool.submit(_run_in_worker, task) for task in work}
