@@ -131,3 +131,12 @@ def tasks(specs: list[RepeatSpec], replicas: int | None, workers: int) -> list[l
         return [[spec] for spec in specs]
     size = replicas or -(-len(specs) // max(1, workers))
     return [specs[start:start + size] for start in range(0, len(specs), size)]
+
+
+def run_identities(run: Mapping[str, Any]) -> dict[int, str]:
+    """Repeat index -> the identity its record must carry, from a run file's content alone (run.json: the
+    settings the run was planned from, software versions included)."""
+    vary = None if run.get("vary") is None else tuple(run["vary"])
+    plan = make_plan(run["paper"], run["repeats"], run["seed"], run["threads"], run["determinism"],
+                     run.get("versions", {}), vary, run.get("execution", "per_repeat"))
+    return {spec.index: spec.identity for spec in plan}

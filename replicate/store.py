@@ -110,6 +110,44 @@ class RecordStore:
     def existing(self) -> list[Path]:
         return sorted(self.directory.glob("repeat-*.json"))
 
+    def set_aside_files(self) -> list[dict[str, str]]:
+        """Records moved out of the way earlier (corrupt, failed, misplaced, foreign): file name and reason."""
+        found = []
+        for path in sorted(self.directory.glob("repeat-*.json.*")):
+            if path.name.endswith(".tmp"):
+                continue
+            reason = path.name.split(".json.", 1)[1].rsplit("-", 2)[0]
+            found.append({"file": path.name, "reason": reason})
+        return found
+
+    def checked(self, expected: dict[int, str]) -> list[dict[str, Any]]:
+        """The records of slots 0..n-1 that belong there: readable, for the repeat their file names, of the
+        identity the run expects (``expected``: repeat index -> identity). A corrupt, misplaced (another slot's
+        record copied here) or foreign (another configuration's) record is set aside with a warning, as the main
+        command does; set_aside_files() lists them afterwards."""
+        records = []
+        for index, identity in sorted(expected.items()):
+            try:
+                record = self.read(index)
+            except CorruptRecord as error:
+                moved = self.set_aside(index, "corrupt")
+                log.warning("%s is corrupt (%s); kept as %s and left out", self.path(index), error, moved.name)
+                continue
+            if record is None:
+                continue
+            if record["repeat"] != index:
+                moved = self.set_aside(index, "misplaced")
+                log.warning("%s holds repeat %s's record, not repeat %d's; kept as %s and left out",
+                            self.path(index), record["repeat"], index, moved.name)
+                continue
+            if record["identity"] != identity:
+                moved = self.set_aside(index, "foreign")
+                log.warning("%s is a record of another configuration (identity %s, expected %s); kept as %s and left out",
+                            self.path(index), str(record["identity"])[:12], identity[:12], moved.name)
+                continue
+            records.append(record)
+        return records
+
     def load(self, indices: Iterable[int]) -> list[dict[str, Any]]:
         records = []
         for index in indices:

@@ -66,12 +66,13 @@ def run_variance_study(settings: RunSettings) -> list[RunOutcome]:
 
 def write_variance_report(root: Path, settings: RunSettings) -> Path:
     from replicate.report import load_records
+    from replicate.runner import read_run_file
 
     column = settings.headline
     values = {}
     for name in groups():
         run_dir = root / "variance" / name
-        values[name] = metric_values(load_records(run_dir, settings.repeats), column)
+        values[name] = metric_values(load_records(run_dir, read_run_file(run_dir)), column)
     rows = breakdown(values, settings.report["confidence"])
     conf = int(round(settings.report["confidence"] * 100))
     lines = [f"# Variance breakdown: `{settings.paper['name']}`, `{column}`", "",

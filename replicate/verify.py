@@ -71,6 +71,24 @@ def compare(original: dict[str, Any], rerun: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _expected_identities(run_dir: Path) -> Optional[dict[int, str]]:
+    """Each slot's identity from run.json (None for a directory without one: only slots are checked then)."""
+    from replicate.plan import run_identities
+
+    path = Path(run_dir) / "run.json"
+    if not path.exists():
+        return None
+    return run_identities(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _identity_of(store: RecordStore, index: int) -> str:
+    """The identity a record claims (no run.json to check it against): only its slot is then checked."""
+    try:
+        return (store.read(index) or {}).get("identity", "")
+    except CorruptRecord:
+        return ""
+
+
 def verify(run_dir: Path, repeats: Optional[list[int]] = None, threads: Optional[int] = None) -> list[dict[str, Any]]:
     """Re-run the chosen recorded repeats in this process (from their records alone) and compare.
 
@@ -85,17 +103,20 @@ def verify(run_dir: Path, repeats: Optional[list[int]] = None, threads: Optional
     if not paths:
         raise ReplicateError(f"{run_dir}: no records/repeat-*.json; fix: pass a run directory written by 'python -m replicate'")
     indices = repeats if repeats is not None else [int(p.stem.split("-")[1]) for p in paths]
-    records = []
+    expected = _expected_identities(run_dir)
     for index in indices:
-        try:
-            record = store.read(index)
-        except CorruptRecord as error:
-            raise ReplicateError(f"{store.path(index)}: corrupt record ({error}); it cannot be verified") from error
-        if record is None:
+        if not store.path(index).exists():
             raise ReplicateError(f"{store.path(index)}: no such record; fix: choose --repeat among {', '.join(p.stem.split('-')[1].lstrip('0') or '0' for p in paths)}")
-        if record["status"] == "failed":
-            continue
-        records.append(record)
+        if expected is not None and index not in expected:
+            raise ReplicateError(f"{store.path(index)}: repeat {index} is not one of this run's {len(expected)} repeats; "
+                                 f"fix: choose --repeat below {len(expected)}")
+    # A corrupt, misplaced (another slot's copy) or foreign record is set aside with a warning, never verified.
+    checked = {r["repeat"]: r for r in store.checked({i: expected[i] for i in indices} if expected is not None else
+                                                      {i: _identity_of(store, i) for i in indices})}
+    for index in indices:
+        if index not in checked:
+            log.warning("repeat %d: its record was set aside (see the warning above); nothing to verify", index)
+    records = [checked[i] for i in indices if i in checked and checked[i]["status"] != "failed"]
     if not records:
         return []
     settings = records[0]["settings"]
@@ -127,6 +148,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except ReplicateError as error:
         print(f"replicate.verify: error: {error}", file=sys.stderr)
         return 2
+    if not results:
+        print("replicate.verify: no record could be verified (set aside, or only failed repeats)", file=sys.stderr)
+        return 1
     for result in results:
         if result["match"]:
             print(f"repeat {result['repeat']}: match (weights {result['rerun_weights_sha256'][:12]})")

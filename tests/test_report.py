@@ -119,3 +119,38 @@ def test_a_run_that_blew_up_still_gets_a_report(tmp_path):
     else:  # every repeat diverged: said so
         assert all("no completed repeat" in claim["why"] for claim in summary["claims"])
     assert run_cli([str(run_dir)], module="replicate.report").returncode == 0
+
+
+def test_report_and_verify_set_aside_a_misplaced_or_foreign_record(run_dir, tmp_path):
+    """Copying repeat-00002.json over repeat-00003.json once made the report count repeat 2 twice and verify print
+    "repeat 2: match" for slot 3. Now each is set aside (kept, renamed), left out, and listed in the report."""
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir / "records", copy / "records")
+    shutil.copy(run_dir / "run.json", copy / "run.json")
+    records = copy / "records"
+    shutil.copy(records / "repeat-00002.json", records / "repeat-00003.json")
+    foreign = json.loads((records / "repeat-00001.json").read_text())
+    from replicate.store import RecordStore
+
+    foreign["identity"] = "0" * 64  # a record of another configuration, well-formed and checksummed
+    (records / "repeat-00001.json").unlink()
+    RecordStore(copy).write(foreign)
+
+    result = run_cli([str(copy)], module="replicate.report")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "holds repeat 2's record, not repeat 3's" in result.stderr
+    assert "another configuration" in result.stderr
+    summary = json.loads((copy / "summary.json").read_text())
+    assert summary["repeats"]["completed"] == 2  # repeats 0 and 2 only: neither copy nor foreign record counted
+    reasons = sorted(item["reason"] for item in summary["set_aside"])
+    assert reasons == ["foreign", "misplaced"]
+    report = (copy / "report.md").read_text()
+    assert "## Records set aside" in report and "another repeat's record in this slot" in report
+    kept = sorted(p.name for p in records.iterdir())
+    assert any(name.startswith("repeat-00003.json.misplaced-") for name in kept)  # kept, never deleted
+    assert any(name.startswith("repeat-00001.json.foreign-") for name in kept)
+
+    shutil.copy(records / "repeat-00002.json", records / "repeat-00003.json")  # the same fault, for verify
+    verified = run_cli([str(copy), "--repeat", "3"], module="replicate.verify")
+    assert verified.returncode == 1 and "repeat 2: match" not in verified.stdout
+    assert "holds repeat 2's record, not repeat 3's" in verified.stderr and "nothing to verify" in verified.stderr

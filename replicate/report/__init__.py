@@ -9,27 +9,20 @@ from typing import Any
 import pandas as pd
 
 from replicate.config import metric_columns
-from replicate.errors import ReplicateError
+from replicate.plan import run_identities
 from replicate.report.html import render_html
 from replicate.report.markdown import render_markdown
 from replicate.report.plots import make_plots
 from replicate.report.summary import build_summary
 from replicate.seeding import SOURCES
-from replicate.store import CorruptRecord, RecordStore, write_atomic
+from replicate.store import RecordStore, write_atomic
 from replicate.verify import SELF_CHECK_FILE
 
 
-def load_records(run_dir: Path, repeats: int) -> list[dict[str, Any]]:
-    store = RecordStore(run_dir)
-    records = []
-    for index in range(repeats):
-        try:
-            record = store.read(index)
-        except CorruptRecord as error:
-            raise ReplicateError(f"{store.path(index)}: corrupt record ({error}); fix: run the same command again to re-run that repeat") from error
-        if record is not None:
-            records.append(record)
-    return records
+def load_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's records that belong to it: a corrupt, misplaced or foreign record is set aside (kept, renamed)
+    with a warning and left out, and the report lists it."""
+    return RecordStore(run_dir).checked(run_identities(run))
 
 
 def results_table(paper: dict, records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -59,10 +52,10 @@ def write_report(run_dir: str | Path, overrides: list[str] | None = None) -> dic
     if overrides:
         run = apply_scoring_overrides(run, overrides)
         write_atomic(run_dir / RUN_FILE, json.dumps(run, indent=1, sort_keys=True) + "\n")
-    records = load_records(run_dir, run["repeats"])
+    records = load_records(run_dir, run)
     selfcheck_path = run_dir / SELF_CHECK_FILE
     selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None
-    summary = _clean(build_summary(run, records, selfcheck))
+    summary = _clean(build_summary(run, records, selfcheck, RecordStore(run_dir).set_aside_files()))
     table = results_table(run["paper"], records)
     figures = make_plots(summary, records, run_dir)
     markdown = render_markdown(summary, table, figures)

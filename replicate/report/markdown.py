@@ -104,6 +104,8 @@ def headline_lines(summary: dict) -> list[str]:
               f"- **Protocol:** `{protocol['name']}`: {protocol['epochs']} epochs, batch {protocol['batch_size'] or 'all'}, "
               f"shuffle={protocol['shuffle']}, keeps {kept}.",
               f"- **Determinism:** `{settings['determinism']}`; bitwise reproducible: {summary['reproducible']['text']}.",
+              *([f"- **Records set aside:** {len(summary['set_aside'])} (corrupt, misplaced, foreign or failed; "
+                  "listed under 'Records set aside')"] if summary.get("set_aside") else []),
               f"- **Claims scored:** {len(summary['claims'])} from this run's settings (run.json); claims and report "
               "settings only read the records, so changing them re-scores without retraining."]
     notes = list(protocol.get("notes") or []) + list(paper.get("notes") or [])
@@ -306,6 +308,15 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
         lines += ["", "## Repeats that did not complete", ""]
         lines.append(table(["repeat", "status", "error (first line; the full traceback is in the repeat's record)"],
                            [[f["repeat"], f["status"], f["error"] or "—"] for f in summary["failures"]]))
+
+    if summary.get("set_aside"):
+        words = {"corrupt": "unreadable or tampered with (checksum)", "misplaced": "another repeat's record in this slot",
+                 "foreign": "a record of another configuration", "failed": "a failed repeat, re-run since",
+                 "diverged": "a diverged repeat"}
+        lines += ["", "## Records set aside", "",
+                  "Kept in records/ under these names, never deleted, and left out of every number above:", ""]
+        lines.append(table(["file", "why"], [[f"`{item['file']}`", words.get(item["reason"], item["reason"])]
+                                              for item in summary["set_aside"]]))
 
     lines += ["", "## Every repeat", "", "Also in results.csv; each row is regenerable from records/repeat-NNNNN.json.", ""]
     header = list(results.columns)

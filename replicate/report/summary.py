@@ -137,7 +137,7 @@ def reproducibility(run: dict[str, Any], selfcheck: Optional[list[dict]]) -> dic
 
 
 def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
-                  selfcheck: Optional[list[dict]] = None) -> dict[str, Any]:
+                  selfcheck: Optional[list[dict]] = None, set_aside: Optional[list[dict]] = None) -> dict[str, Any]:
     """Everything the report shows, computed from run.json's content, the records (repeat order) and the self-check."""
     paper, report = run["paper"], run["report"]
     records = sorted(records, key=lambda r: r["repeat"])
@@ -220,6 +220,7 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
         "precision": precision,
         "failures": [{"repeat": r["repeat"], "status": r["status"], "error": one_line_error(r.get("error"))}
                      for r in records if r["status"] != "completed"],
+        "set_aside": list(set_aside or []),
         "compute": {
             "total_wall_seconds": float(sum(walls)),
             "mean_wall_seconds_per_repeat": float(np.mean(walls)) if walls else None,
