@@ -34,13 +34,18 @@ def test_report_rebuilt_from_records_alone_is_identical(run_dir, tmp_path):
         assert (copy / name).read_text() == (run_dir / name).read_text(), name
 
 
-def test_report_cli_names_a_corrupt_record(run_dir, tmp_path):
+def test_report_cli_names_a_corrupt_record_sets_it_aside_and_lists_it(run_dir, tmp_path):
     copy = tmp_path / "corrupt"
     shutil.copytree(run_dir, copy)
     (copy / "records" / "repeat-00002.json").write_text('{"repeat": 2, "trunc')
     result = run_cli([str(copy)], module="replicate.report")
-    assert result.returncode == 2
-    assert "repeat-00002.json: corrupt record" in result.stderr
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "repeat-00002.json is corrupt" in result.stderr and "left out" in result.stderr
+    kept = [p for p in (copy / "records").iterdir() if p.name.startswith("repeat-00002.json.corrupt-")]
+    assert len(kept) == 1 and kept[0].read_text() == '{"repeat": 2, "trunc'  # kept as it was, never deleted
+    summary = json.loads((copy / "summary.json").read_text())
+    assert summary["repeats"]["completed"] == 3 and summary["set_aside"][0]["reason"] == "corrupt"
+    assert "unreadable or tampered with" in (copy / "report.md").read_text()
 
 
 def test_html_is_self_contained(run_dir):
