@@ -332,6 +332,12 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
     details: dict[str, Any] = {"n": n, "k": k, "scale": scale.name, "half_unit": half_unit, "alpha": alpha,
                                "tolerance": tolerance, "runs_at_least_as_good": hits / n,
                                "runs_at_least_as_good_interval": [share_low, share_high]}
+    if kind == "best":  # for reference: the best of k resampled from our runs (Dodge et al. 2019)
+        from replicate.stats import expected_max_of_k
+
+        expected, spread = expected_max_of_k(x, k, higher)
+        quantities.append((f"expected best of {k} of our runs (Dodge et al. 2019, resampled)", f"{_g(expected)} ± {_g(spread)}"))
+        details.update(expected_best_of_k=expected, expected_best_of_k_std=spread)
 
     if s == 0 or not math.isfinite(s):
         return _judge_zero_spread(statistic, what, r, x, m, ends, numeric, higher, alpha, half_unit, quantities,

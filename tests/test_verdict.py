@@ -75,6 +75,9 @@ def test_mean_of_k_counts_our_own_uncertainty_and_uses_the_papers_std():
 def test_best_of_k_above_every_run_of_ours_is_not_automatically_optimistic():
     v = verdict.judge("best_of_k", 0.905, TEN, k=5)
     assert v.outcome != "inconsistent"
+    from replicate.stats import expected_max_of_k
+
+    assert v.details["expected_best_of_k"] == pytest.approx(expected_max_of_k(TEN, 5)[0])  # Dodge et al., shown too
     too_good = verdict.judge("best_of_k", 1.0, TEN, k=5)
     assert too_good.outcome == "inconsistent" and too_good.direction == "optimistic"
     # the mean of our runs reported as a best of 10 is far worse than such a best
