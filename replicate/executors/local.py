@@ -25,17 +25,25 @@ log = logging.getLogger(__name__)
 _worker: dict[str, Any] = {}
 
 
+# Every array field of Dataset travels to the workers (folds once did not: a predefined split then failed there).
+_ARRAYS = ("x", "y", "groups", "folds")
+
+
 def share_dataset(data: Dataset, directory: Path) -> Path:
-    """Save arrays as .npy once per run so every worker memory-maps them instead of loading its own copy."""
+    """Save the dataset once per run so every worker memory-maps its arrays instead of loading its own copy.
+    Every field round-trips exactly (open_shared_dataset(...).sha256 == data.sha256; tested field by field)."""
     import json
 
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("x", "y", "groups"):
+    present = {}
+    for name in _ARRAYS:
         array = getattr(data, name)
         if array is not None:
-            np.save(directory / f"{name}.npy", np.ascontiguousarray(array))
+            array = np.asarray(array)
+            np.save(directory / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=array.dtype == object)
+            present[name] = array.dtype == object
     meta = {"class_names": data.class_names, "synthetic": data.synthetic, "description": data.description,
-            "provenance": data.provenance, "has_groups": data.groups is not None}
+            "provenance": data.provenance, "arrays": present}
     write_atomic(directory / "meta.json", json.dumps(meta, default=str))
     return directory
 
@@ -44,10 +52,16 @@ def open_shared_dataset(directory: Path) -> Dataset:
     import json
 
     meta = json.loads((directory / "meta.json").read_text())
-    load = lambda name: np.load(directory / f"{name}.npy", mmap_mode="r")  # noqa: E731
-    return Dataset(x=load("x"), y=np.asarray(load("y")), class_names=meta["class_names"],
-                   groups=np.asarray(load("groups")) if meta["has_groups"] else None,
-                   synthetic=meta["synthetic"], description=meta["description"], provenance=meta["provenance"])
+    arrays = {}
+    for name, is_object in meta["arrays"].items():
+        # numbers are memory-mapped; labels held as Python objects (e.g. user names) are loaded whole
+        arrays[name] = (np.load(directory / f"{name}.npy", allow_pickle=True) if is_object
+                        else np.load(directory / f"{name}.npy", mmap_mode="r"))
+    for name in ("y", "groups", "folds"):
+        if name in arrays:
+            arrays[name] = np.asarray(arrays[name])
+    return Dataset(**arrays, class_names=meta["class_names"], synthetic=meta["synthetic"],
+                   description=meta["description"], provenance=meta["provenance"])
 
 
 def _die_with_parent() -> None:
