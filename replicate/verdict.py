@@ -396,7 +396,7 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
                 "rule with no assumption is used instead.")
     elif kind == "mean":
         rule = ("a mean of k runs: (reported mean − our mean) / (s·√(1/k+1/n)) against Student's t"
-                + (f" with the paper's std pooled in (df = n+k−2)" if pivot.pooled_sd is not None else " (df = n−1)")
+                + (" with the paper's std pooled in (df = n+k−2)" if pivot.pooled_sd is not None else " (df = n−1)")
                 + "; exact if runs are normal with one variance (checked on ours with Shapiro-Wilk); the t-test's "
                 "robustness (central limit theorem) covers mild departures.")
     else:
@@ -545,8 +545,8 @@ def _judge_exact(kind: str, statistic: str, what: str, r: float, x: np.ndarray, 
     if kind == "single":
         p_high = (1 + above_or_equal) / (n + 1)  # small when the claim is above (almost) every run: too good
         p_low = (1 + below_or_equal) / (n + 1)
-        rule = (f"one run: an exact rank (conformal) test, p = (1 + runs at least as extreme) / (n + 1), two-sided; "
-                f"valid for any distribution of runs (they and the paper's run need only be exchangeable)")
+        rule = ("one run: an exact rank (conformal) test, p = (1 + runs at least as extreme) / (n + 1), two-sided; "
+                "valid for any distribution of runs (they and the paper's run need only be exchangeable)")
         position = float(sps.percentileofscore(x, r, kind="mean"))
     else:
         def at_least(j: int) -> float:  # P(at least j of our n runs beat the best of k)
