@@ -228,6 +228,19 @@ def interval_half_width(values, confidence: float = 0.95) -> float:
     return float(np.std(x, ddof=1) * sps.t.ppf((1 + confidence) / 2, n - 1) / math.sqrt(n))
 
 
+def std_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+    """Chi-square interval (sqrt((n-1) s^2 / chi2_{1-a/2, n-1}), sqrt((n-1) s^2 / chi2_{a/2, n-1})) for the std of
+    a normal population, from ``values`` (n,); (NaN, NaN) if n < 2, (0, 0) with zero spread."""
+    x = _values(values)
+    confidence = _confidence(confidence)
+    n = x.size
+    if n < 2:
+        return (NAN, NAN)
+    scaled = (n - 1) * float(np.var(x, ddof=1))
+    alpha = 1 - confidence
+    return (math.sqrt(scaled / sps.chi2.ppf(1 - alpha / 2, n - 1)), math.sqrt(scaled / sps.chi2.ppf(alpha / 2, n - 1)))
+
+
 def repeats_needed(std: float, tolerance: float, confidence: float = 0.95, limit: int = 1_000_000) -> Optional[int]:
     """Smallest n >= 2 whose t half-width std * t_{1-a/2, n-1} / sqrt(n) is <= ``tolerance``; None if it exceeds
     ``limit`` (a spread huge against the tolerance, e.g. a run that blew up).

@@ -15,8 +15,6 @@ from replicate.store import CorruptRecord, RecordStore, write_atomic
 
 log = logging.getLogger(__name__)
 
-SELF_CHECK_FILE = "selfcheck.json"
-
 
 def spec_from_record(record: dict[str, Any]) -> RepeatSpec:
     """The repeat exactly as it was run: its index, seeds and settings come from the record alone."""

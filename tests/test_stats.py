@@ -121,6 +121,15 @@ def test_binomial_se_and_half_width():
     assert math.isnan(stats.interval_half_width([1.0]))
 
 
+def test_std_interval_by_hand():
+    # s^2 = 2.5, (n-1) s^2 = 10; chi2 quantiles with 4 df at 0.975 and 0.025: 11.1433 and 0.48442 (tables)
+    assert stats.std_interval([1, 2, 3, 4, 5], 0.95) == pytest.approx((math.sqrt(10 / 11.1433), math.sqrt(10 / 0.48442)), rel=1e-4)
+    assert stats.std_interval([0.9, 0.9, 0.9], 0.9) == (0.0, 0.0)
+    assert all(math.isnan(bound) for bound in stats.std_interval([1.0], 0.9))
+    with pytest.raises(ValueError):
+        stats.std_interval([1.0, float("nan")], 0.9)
+
+
 def test_repeats_needed():
     std = 0.01
     tolerances = [0.02, 0.01, 0.005, 0.003, 0.002, 0.001]

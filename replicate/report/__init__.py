@@ -14,9 +14,9 @@ from replicate.report.html import render_html
 from replicate.report.markdown import render_markdown
 from replicate.report.plots import make_plots
 from replicate.report.summary import build_summary
+from replicate.runfile import SELF_CHECK_FILE, read_run_file, save_run_file
 from replicate.seeding import SOURCES
 from replicate.store import RecordStore, write_atomic
-from replicate.verify import SELF_CHECK_FILE
 
 
 def load_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -45,13 +45,12 @@ def write_report(run_dir: str | Path, overrides: list[str] | None = None) -> dic
     ``overrides`` (KEY=VALUE) change scoring settings only (claims, report.*): they are written into run.json first,
     so the report stays regenerable from run.json and the records alone."""
     from replicate.config import apply_scoring_overrides
-    from replicate.runner import RUN_FILE, read_run_file
 
     run_dir = Path(run_dir)
     run = read_run_file(run_dir)
     if overrides:
         run = apply_scoring_overrides(run, overrides)
-        write_atomic(run_dir / RUN_FILE, json.dumps(run, indent=1, sort_keys=True) + "\n")
+        save_run_file(run_dir, run)
     records = load_records(run_dir, run)
     selfcheck_path = run_dir / SELF_CHECK_FILE
     selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None

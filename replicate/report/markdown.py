@@ -35,6 +35,11 @@ def fmt_interval(interval: Optional[Iterable[float]], digits: int = 4) -> str:
     return f"[{fmt(low, digits)}, {fmt(high, digits)}]"
 
 
+def percent(confidence: float) -> str:
+    """A confidence level as the report prints it: 0.95 -> '95%', 0.975 -> '97.5%'."""
+    return f"{confidence * 100:g}%"
+
+
 def table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(fmt(cell) if not isinstance(cell, str) else cell for cell in row) + " |" for row in rows]
@@ -158,16 +163,19 @@ def _short(label: str, width: int = 28) -> str:
 
 
 def execution_line(execution: dict) -> str:
-    """How the repeats ran, in words (from the records; see summary.execution)."""
+    """How the repeats ran, in words (from the records; see summary.execution). Every path gives the same bits (the
+    path is not part of a repeat's identity), so a run may mix records of both paths."""
     paths = ", ".join(f"{count} by `{path}`" for path, count in execution["paths"].items()) or "none"
+    asked = execution["requested"]
     if execution.get("fallback_reason"):
-        return (f"`vectorized` was asked for, but {execution['fallback_reason']}; so each repeat ran on its own "
+        return (f"`{asked}` was asked for, but {execution['fallback_reason']}; so each repeat ran on its own "
                 f"(`per_repeat`, one Keras `fit` per repeat). Repeats: {paths}.")
-    if execution["requested"] == "vectorized":
+    if "vectorized" in execution["paths"]:
         sizes = ", ".join(str(size) for size in execution["group_sizes"]) or "—"
-        return (f"`vectorized`: repeats trained in lockstep, groups of {sizes} in one TensorFlow graph per step; each "
-                f"replica is its repeat's own model, stepped by Keras' own `train_step` on that repeat's batches, so "
-                f"grouping does not change its bits. Repeats: {paths}.")
+        return (f"`vectorized`{' (chosen by `execution=auto`)' if asked == 'auto' else ''}: repeats trained in "
+                f"lockstep, groups of {sizes} in one TensorFlow graph per step; each replica is its repeat's own "
+                f"model, stepped by Keras' own `train_step` on that repeat's batches, so grouping does not change its "
+                f"bits. Repeats: {paths}.")
     return f"`per_repeat`: one Keras `fit` per repeat. Repeats: {paths}."
 
 

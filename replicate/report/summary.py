@@ -116,7 +116,7 @@ def execution(run: dict[str, Any], records: list[dict]) -> dict[str, Any]:
     for item in runs:
         paths[item["path"]] = paths.get(item["path"], 0) + 1
     return {
-        "requested": run.get("execution", "per_repeat"),
+        "requested": run.get("execution", "auto"),
         "paths": paths,
         "group_sizes": sorted({len(item["group"]) for item in runs if item.get("group")}),
         "fallback_reason": next((item["fallback_reason"] for item in runs if item.get("fallback_reason")), None),
@@ -130,10 +130,14 @@ def reproducibility(run: dict[str, Any], selfcheck: Optional[list[dict]]) -> dic
     if not selfcheck:
         return {"status": "unchecked", "text": "not checked (self-check disabled or no finished repeat to re-run)"}
     result = selfcheck[0]
+    # what was compared: the re-run's path and process against the original's (runner.finish_self_check)
+    how = result.get("how") or "re-run in a fresh process after the run (python -m replicate.verify)"
     if result["match"]:
-        return {"status": "yes", "text": f"yes: repeat {result['repeat']} re-run in a fresh process gave the same weights (SHA-256) and metrics"}
+        return {"status": "yes", "how": how, "text": f"yes: repeat {result['repeat']}, {how}, gave the same weights "
+                                                     "(SHA-256), metrics and training history"}
     changed = ", ".join(result["environment_changes"]) or "nothing in the environment fingerprint"
-    return {"status": "no", "text": f"NO: repeat {result['repeat']} re-run differed in {', '.join(result['differences'])}; changed: {changed}"}
+    return {"status": "no", "how": how, "text": f"NO: repeat {result['repeat']}, {how}, differed in "
+                                                f"{', '.join(result['differences'])}; changed: {changed}"}
 
 
 def build_summary(run: dict[str, Any], records: list[dict[str, Any]],

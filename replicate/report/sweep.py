@@ -8,28 +8,41 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from hydra.experimental.callback import Callback
 
 from replicate import stats
-from replicate.report.markdown import fmt, fmt_interval, table
+from replicate.config import headline_column
+from replicate.report import load_records
+from replicate.report.markdown import fmt, fmt_interval, percent, table
+from replicate.report.summary import metric_values
+from replicate.runfile import RUN_FILE, read_run_file
 from replicate.store import write_atomic
 
 log = logging.getLogger(__name__)
 
 
-def collect(sweep_dir: Path) -> list[dict[str, Any]]:
-    """Each configuration's name (its override string), headline values (from results.csv) and summary."""
-    runs = []
-    for summary_path in sorted(sweep_dir.glob("*/summary.json")):
-        run_dir = summary_path.parent
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        results = pd.read_csv(run_dir / "results.csv")
-        column = summary["headline"]
-        completed = results[results["status"] == "completed"]
+def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """Each configuration's name (its override string), headline column and values (from run.json and its records,
+    repeat order), confidence (run.json's report.confidence) and summary; and the configurations left out (no
+    summary.json, or one computed at another confidence than run.json's), each with the reason and the fix."""
+    runs, left_out = [], []
+    for run_path in sorted(sweep_dir.glob(f"*/{RUN_FILE}")):
+        run_dir = run_path.parent
+        run = read_run_file(run_dir)
+        confidence = run["report"]["confidence"]
+        summary_path = run_dir / "summary.json"
+        summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else None
+        # The mean, interval and verdicts come from summary.json: it must have been written under this run.json.
+        if summary is None or summary["settings"]["confidence"] != confidence:
+            why = "no summary.json" if summary is None else (
+                f"summary.json was computed at confidence {summary['settings']['confidence']}, run.json says {confidence}")
+            left_out.append({"name": run_dir.name, "why": why, "fix": f"python -m replicate.report {run_dir}"})
+            log.warning("sweep report: %s left out: %s; fix: python -m replicate.report %s", run_dir, why, run_dir)
+            continue
+        column = headline_column(run["paper"])
         runs.append({"name": run_dir.name, "dir": run_dir, "summary": summary, "column": column,
-                     "values": completed[column].dropna().tolist()})
-    return runs
+                     "confidence": confidence, "values": metric_values(load_records(run_dir, run), column)})
+    return runs, left_out
 
 
 def pairwise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -44,19 +57,35 @@ def pairwise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_sweep_report(sweep_dir: Path) -> Path | None:
-    runs = collect(sweep_dir)
-    if not runs:
+    """Write sweep_report.md, sweep_summary.json and sweep.png in `sweep_dir` from every configuration's run.json,
+    records and summary.json; None when no configuration has a run.json."""
+    sweep_dir = Path(sweep_dir)
+    runs, left_out = collect(sweep_dir)
+    if not runs and not left_out:
         return None
+    levels = sorted({run["confidence"] for run in runs})
+    if len(levels) <= 1:
+        level = percent(levels[0]) if levels else "—"
+        interval_words, interval_header = f"{level} t interval of the mean", f"{level} CI (t)"
+    else:
+        interval_words = ("t interval of the mean at each configuration's own `report.confidence` (the configurations "
+                          f"disagree: {', '.join(percent(c) for c in levels)})")
+        interval_header = "CI (t), at its confidence"
     lines = [f"# Sweep report: {sweep_dir}", "", f"{len(runs)} configurations; headline metric per configuration, "
-             "95% t interval of the mean, and each claim's verdict.", ""]
+             f"{interval_words}, and each claim's verdict.", ""]
     rows = []
     for run in runs:
         metric = run["summary"]["metrics"].get(run["column"]) or {}
         verdicts = "; ".join(f"{c['label']}: {c.get('verdict_label', c['verdict'])}" for c in run["summary"]["claims"]) or "—"
         counts = run["summary"]["repeats"]
+        interval = fmt_interval(metric.get("ci_t"))
         rows.append([f"`{run['name']}`", f"`{run['column']}`", f"{counts['completed']}/{counts['requested']}",
-                     f"{fmt(metric.get('mean'))} ± {fmt(metric.get('std'))}", fmt_interval(metric.get("ci_t")), verdicts])
-    lines.append(table(["configuration", "metric", "completed", "mean ± std", "CI (t)", "verdicts"], rows))
+                     f"{fmt(metric.get('mean'))} ± {fmt(metric.get('std'))}",
+                     interval if len(levels) <= 1 else f"{interval} ({percent(run['confidence'])})", verdicts])
+    lines.append(table(["configuration", "metric", "completed", "mean ± std", interval_header, "verdicts"], rows))
+    if left_out:
+        lines += ["", "## Configurations left out", ""]
+        lines.append(table(["configuration", "why", "fix"], [[f"`{r['name']}`", r["why"], f"`{r['fix']}`"] for r in left_out]))
     comparisons = pairwise(runs)
     if comparisons:
         lines += ["", "## Pairwise comparisons", "", "Holm-adjusted over all pairs; effect sizes: Hedges' g and Cliff's delta.", ""]
@@ -68,10 +97,11 @@ def write_sweep_report(sweep_dir: Path) -> Path | None:
     path = sweep_dir / "sweep_report.md"
     write_atomic(path, "\n".join(lines) + "\n")
     write_atomic(sweep_dir / "sweep_summary.json", json.dumps(
-        {"configurations": [{"name": r["name"], "column": r["column"], "values": r["values"],
+        {"configurations": [{"name": r["name"], "column": r["column"], "confidence": r["confidence"], "values": r["values"],
                              "metric": r["summary"]["metrics"].get(r["column"]),
                              "claims": [{"label": c["label"], "verdict": c.get("verdict_label", c["verdict"])} for c in r["summary"]["claims"]]}
                             for r in runs],
+         "left_out": left_out,
          "pairwise": comparisons}, indent=1, default=lambda v: v.item() if hasattr(v, "item") else str(v)) + "\n")
     return path
 
