@@ -104,6 +104,32 @@ def user_errors():
             raise
         print(f"replicate: error: {user_message(error)}", file=sys.stderr)
         sys.exit(getattr(error, "exit_code", USER_ERROR_EXIT))
+    except Exception as error:
+        if os.environ.get("REPLICATE_TRACEBACK") != "1":
+            exit_on_io_fault(error, _hydra_run_dir())
+        raise
+
+
+def _hydra_run_dir() -> Optional[str]:
+    """The run directory of the Hydra task running now, None outside one."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        return HydraConfig.get().runtime.output_dir
+    except ValueError:  # "HydraConfig was not set"
+        return None
+
+
+def exit_on_io_fault(error: BaseException, run_dir: Optional[str] = None) -> None:
+    """A file-system fault (a file in the way, no permission, a full disk) becomes one line naming the path and the
+    fix, and the exit; anything else returns, to keep its traceback. run_dir: named when the OS names no file (a write
+    on a full disk)."""
+    from replicate.store import io_fault
+
+    fault = io_fault(error, run_dir)
+    if fault is not None:
+        print(f"replicate: error: {fault}", file=sys.stderr)
+        sys.exit(fault.exit_code)
 
 
 def user_message(error: BaseException) -> str:
@@ -134,6 +160,11 @@ def main(task: Callable[[], None], argv: Optional[list[str]] = None) -> None:
             raise
         print(f"replicate: error: {user_message(error)}", file=sys.stderr)
         sys.exit(getattr(error, "exit_code", USER_ERROR_EXIT))
+    except Exception as error:
+        # Hydra meets the run dir first (making it, .hydra/, its log file), before any task code runs.
+        if not user_wants_traces:
+            exit_on_io_fault(error)
+        raise
     except KeyboardInterrupt:
         print("replicate: interrupted; finished repeats are kept and the next run resumes", file=sys.stderr)
         sys.exit(130)

@@ -1,6 +1,7 @@
 """Per-repeat records on disk: written atomically, checksummed, reused on resume, never overwritten."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from replicate.errors import ReplicateError
+from replicate.errors import FileSystemError, ReplicateError
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +32,103 @@ def record_checksum(record: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=_plain).encode()).hexdigest()
 
 
+# Faults the user fixes on their side (a path, a permission, a full or read-only disk): one line and exit 2. Any other
+# OSError (ENOENT above all) is more likely a bug in replicate and keeps its traceback.
+USER_FIXABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EEXIST,
+                          errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG})
+_ANOTHER = "choose another run directory (hydra.run.dir)"
+
+
+def _in_the_way(path: Path) -> Optional[Path]:
+    """The file (not folder) at `path` or above it that stops a folder being made there, if any."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def _folder(path: Path) -> Path:
+    """The nearest existing folder at or above `path`: the one whose permissions decide whether `path` can be made."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return path
+
+
+def io_error(path: str | os.PathLike, error: OSError, action: str = "cannot write") -> FileSystemError:
+    """One line for a file-system fault at `path`: the path, what the OS said (errno text and name) and the fix.
+
+    action: what was being done, e.g. "cannot write", "cannot read". User-fixable faults (USER_FIXABLE) exit 2,
+    others (an I/O error of the disk, say) exit 1.
+    """
+    path = Path(path)
+    code = error.errno
+    said = f"{error.strerror or error} ({errno.errorcode.get(code, code)})"
+    blocker = _in_the_way(Path(error.filename) if isinstance(error.filename, str) else path)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        fix = ("free space on that disk or choose a run directory (hydra.run.dir) on another disk, then run the same "
+               "command again; finished records are kept and reused")
+    elif code in (errno.EACCES, errno.EPERM) and action == "cannot read":
+        fix = f"make it readable (chmod u+r {path}) or {_ANOTHER}"
+    elif code in (errno.EACCES, errno.EPERM):
+        folder = _folder(path)
+        fix = f"make {folder} writable (chmod u+w {folder}) or {_ANOTHER}"
+    elif code == errno.EROFS:
+        fix = f"{_ANOTHER} on a writable disk"
+    elif code in (errno.EEXIST, errno.ENOTDIR) and blocker is not None:
+        said += f": {'it' if blocker == path else blocker} is a file, not a folder"
+        fix = f"move {blocker} away or {_ANOTHER}"
+    elif code == errno.EISDIR:
+        said += ": a folder is where a file belongs"
+        fix = f"move {path} away or {_ANOTHER}"
+    elif code == errno.ENAMETOOLONG:
+        fix = f"{_ANOTHER} with a shorter path"
+    else:
+        fix = "check that disk (dmesg, df) and the path, then run the same command again; finished records are kept"
+    return FileSystemError(f"{action} {path}: {said}; fix: {fix}", exit_code=2 if code in USER_FIXABLE else 1)
+
+
+def io_fault(error: BaseException, run_dir: Optional[str | os.PathLike] = None) -> Optional[FileSystemError]:
+    """The one-line error for a user-fixable OSError in `error` or its causes, else None (a likely bug: traceback).
+
+    For faults met outside write_atomic: Hydra making the run directory, .hydra/ and its log file (the last wrapped in
+    a ValueError by logging.config), a plot saved on a full disk. An OSError that names no file (a write() on a full
+    disk) is placed in `run_dir`; without one it is not ours to describe.
+    """
+    seen: set[int] = set()
+    cause: Optional[BaseException] = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in USER_FIXABLE:
+            if cause.filename:
+                return io_error(os.fsdecode(cause.filename), cause, "cannot use")
+            if run_dir is not None:
+                return io_error(run_dir, cause, "cannot write in")
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, fsync, then rename: readers see all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write via a temporary file in the same folder, fsync, then rename: readers see all or nothing.
+
+    A fault (a full disk, no permission, a file in the way) leaves any earlier file at `path` as it was, removes the
+    temporary file and raises io_error's one line.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise io_error(path, error) from error
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise io_error(path, error) from error
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -79,7 +167,10 @@ class RecordStore:
         """Move a record that cannot be used out of the way (kept, never deleted) so the repeat re-runs."""
         path = self.path(index)
         target = path.with_name(f"{path.name}.{reason}-{time.strftime('%Y%m%d-%H%M%S')}")
-        os.replace(path, target)
+        try:
+            os.replace(path, target)
+        except OSError as error:
+            raise io_error(path, error, "cannot set aside") from error
         return target
 
     def usable(self, index: int, identity: str) -> Optional[dict[str, Any]]:
@@ -159,8 +250,13 @@ class RecordStore:
 
 def read_record(path: Path) -> dict[str, Any]:
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = path.read_bytes()
+    except OSError as error:
+        # An unreadable record is not a corrupt one: setting it aside would re-run finished work.
+        raise io_error(path, error, "cannot read") from error
+    try:
+        record = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CorruptRecord(f"not valid JSON: {error}") from error
     if not isinstance(record, dict) or any(key not in record for key in _REQUIRED):
         missing = [key for key in _REQUIRED if not isinstance(record, dict) or key not in record]
