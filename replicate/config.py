@@ -39,7 +39,7 @@ class RunSettings:
     vary: Optional[tuple[str, ...]]
     selfcheck: dict[str, Any]
     study: Optional[str] = None
-    execution: str = "per_repeat"
+    execution: str = "auto"
     replicas: Optional[int] = None
 
     @property

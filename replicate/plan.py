@@ -11,7 +11,8 @@ from replicate.splits import split_random_state
 
 # How a repeat turns its seeds into bits (e.g. how data order derives from the order seed). Part of every
 # identity: bump it when the same seeds would give other bits, so no stale record is ever reused.
-TRAINING_SCHEME = 2
+# 3: the execution path left the identity (every path gives the same bits; tests/test_matrix.py).
+TRAINING_SCHEME = 3
 
 
 # Parts of a paper config that only read the records (what was reported, how to label it): they are scoring, not
@@ -32,13 +33,12 @@ def training_config(paper: Mapping) -> dict[str, Any]:
 
 
 def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, determinism: str,
-                    versions: Mapping[str, str], seeds: Mapping[str, int] | None = None,
-                    execution: str = "per_repeat") -> str:
+                    versions: Mapping[str, str], seeds: Mapping[str, int] | None = None) -> str:
     """SHA-256 of everything that affects a repeat's result; a changed config never matches a stale record. Claims,
-    labels and notes (SCORING_KEYS) are not part of it."""
+    labels and notes (SCORING_KEYS) are not part of it, nor is the execution path or the executor (they only
+    change how fast the same bits come)."""
     payload = {
         "scheme": TRAINING_SCHEME,
-        "execution": execution,
         "paper": training_config(paper),
         "master_seed": master_seed,
         "repeat": index,
@@ -51,11 +51,10 @@ def repeat_identity(paper: Mapping, master_seed: int, index: int, threads: int, 
 
 
 def run_identity(paper: Mapping, master_seed: int, threads: int, determinism: str,
-                 versions: Mapping[str, str], vary: tuple[str, ...] | None = None,
-                 execution: str = "per_repeat") -> str:
+                 versions: Mapping[str, str], vary: tuple[str, ...] | None = None) -> str:
     """SHA-256 of what every repeat of a run shares (not `repeats`, so a run can be extended in place)."""
     return repeat_identity(paper, master_seed, -1, threads, determinism, versions,
-                           {"vary": "paper" if vary is None else sorted(vary)}, execution)
+                           {"vary": "paper" if vary is None else sorted(vary)})
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,9 @@ class RepeatSpec:
     seed_notes: Mapping[str, str] = field(default_factory=dict)
     # the user's `vary` lists split although the paper pins its split: the split seed is used instead
     unpin_split: bool = False
-    # per_repeat: Keras `fit`, one repeat at a time; vectorized: replicas in lockstep in one graph (replicas.py)
-    execution: str = "per_repeat"
+    # the path asked for (per_repeat: Keras `fit`; vectorized: replicas in lockstep in one graph, replicas.py;
+    # auto: lockstep where the model allows); not part of the identity, and the record names the path taken
+    execution: str = "auto"
 
     def settings(self) -> dict[str, Any]:
         return {"master_seed": self.master_seed, "threads": self.threads, "determinism": self.determinism,
@@ -81,7 +81,7 @@ class RepeatSpec:
 
 def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, determinism: str,
               versions: Mapping[str, str], vary: tuple[str, ...] | None = None,
-              execution: str = "per_repeat") -> list[RepeatSpec]:
+              execution: str = "auto") -> list[RepeatSpec]:
     """Specs for repeats 0..repeats-1 of a resolved paper config (plain containers).
 
     vary=None: every source the paper's protocol has varies (a split the paper pins, e.g. random_state=7,
@@ -111,7 +111,7 @@ def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, dete
                 threads=threads,
                 determinism=determinism,
                 identity=repeat_identity(paper, master_seed, index, threads, determinism, versions,
-                                         {**seeds, "unpin_split": int(unpin_split)}, execution),
+                                         {**seeds, "unpin_split": int(unpin_split)}),
                 seed_notes=notes,
                 unpin_split=unpin_split,
                 execution=execution,
@@ -122,12 +122,13 @@ def make_plan(paper: Mapping, repeats: int, master_seed: int, threads: int, dete
 
 def tasks(specs: list[RepeatSpec], replicas: int | None, workers: int) -> list[list[RepeatSpec]]:
     """The units of work an executor hands out: one repeat each, or for execution=vectorized groups of
-    `replicas` repeats (null: the repeats spread evenly over the workers) trained together in one process.
+    `replicas` repeats (null: the repeats spread evenly over the workers) trained together in one process (also
+    for execution=auto, which trains a group in lockstep when its model allows).
 
     How repeats are grouped never changes their bits (each replica is its own model in the graph), so
     the grouping is a scheduling choice and not part of any identity.
     """
-    if not specs or specs[0].execution != "vectorized":
+    if not specs or specs[0].execution == "per_repeat":
         return [[spec] for spec in specs]
     size = replicas or -(-len(specs) // max(1, workers))
     return [specs[start:start + size] for start in range(0, len(specs), size)]
@@ -138,5 +139,5 @@ def run_identities(run: Mapping[str, Any]) -> dict[int, str]:
     settings the run was planned from, software versions included)."""
     vary = None if run.get("vary") is None else tuple(run["vary"])
     plan = make_plan(run["paper"], run["repeats"], run["seed"], run["threads"], run["determinism"],
-                     run.get("versions", {}), vary, run.get("execution", "per_repeat"))
+                     run.get("versions", {}), vary, run.get("execution", "auto"))
     return {spec.index: spec.identity for spec in plan}

@@ -26,6 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from replicate import tf_private
 from replicate.dataset import Dataset
 from replicate.plan import RepeatSpec
 from replicate.train import (FIT_SPLIT, EpochCallback, Prepared, epoch_order, failed_result, finish, loss_targets,
@@ -50,7 +51,7 @@ class NotVectorizable(Exception):
 def run_task(paper: dict, specs: list[RepeatSpec], data: Dataset,
              on_epoch: Optional[EpochCallback] = None) -> list[dict[str, Any]]:
     """The records of one unit of work: a single repeat (per_repeat) or a group trained in lockstep."""
-    if specs[0].execution == "vectorized":
+    if specs[0].execution in ("vectorized", "auto"):
         return run_replicas(paper, specs, data, on_epoch)
     return [run_repeat(paper, spec, data, on_epoch) for spec in specs]
 
@@ -82,8 +83,10 @@ def run_replicas(paper: dict, specs: list[RepeatSpec], data: Dataset,
                 results[item.spec.index] = finish(paper, item, data, histories[replica],
                                                   lambda split, indices, r=replica: outputs[split][r])
         except NotVectorizable as reason:
-            log.warning("%s: cannot train its repeats in lockstep (%s); running each repeat on its own "
-                        "(execution=per_repeat)", paper["name"], reason)
+            # asked for by name: worth a warning; chosen by auto: the expected way for such a model
+            (log.warning if specs[0].execution == "vectorized" else log.info)(
+                "%s: cannot train its repeats in lockstep (%s); running each repeat on its own "
+                "(execution=per_repeat)", paper["name"], reason)
             return [_fallback(paper, spec, data, on_epoch, str(reason)) for spec in specs]
         except Exception as error:  # the shared graph failed: every repeat in it is recorded as failed
             for item in prepared:
@@ -93,6 +96,7 @@ def run_replicas(paper: dict, specs: list[RepeatSpec], data: Dataset,
     for spec in specs:
         record = {**headers[spec.index], **results[spec.index]}
         record["execution"] = {"path": "vectorized", "backend": "tensorflow", "group": group,
+                               "requested": spec.execution,
                                "note": "replicas in lockstep in one TensorFlow graph; wall_seconds is the "
                                        "group's time divided by its size"}
         record["wall_seconds"] = seconds
@@ -102,7 +106,7 @@ def run_replicas(paper: dict, specs: list[RepeatSpec], data: Dataset,
 
 def _fallback(paper: dict, spec: RepeatSpec, data: Dataset, on_epoch, reason: str) -> dict[str, Any]:
     record = run_repeat(paper, spec, data, on_epoch)
-    record["execution"] = {"path": "per_repeat", "backend": "tensorflow", "requested": "vectorized",
+    record["execution"] = {"path": "per_repeat", "backend": "tensorflow", "requested": spec.execution,
                            "fallback_reason": reason}
     return record
 
@@ -150,7 +154,7 @@ class Lockstep:
         for item, version in zip(prepared, self.version_of):
             # What fit does before its first step: build the compiled loss, metrics and optimizer state.
             sample = self._gather(item.splits["train"][: self.batch_size], version)
-            item.model._symbolic_build(data_batch=sample)
+            tf_private.symbolic_build(item.model, sample)
 
         x_spec = tf.TensorSpec([None, *self.inputs[0].shape[1:]], self.inputs[0].dtype)
         y_spec = tf.TensorSpec([None, *self.targets.shape[1:]], self.targets.dtype)
@@ -265,7 +269,7 @@ class _Replicated:
 
         def concrete(model):
             return tf.function(lambda *args: function(model, *args), autograph=False,
-                               experimental_attributes={"_noinline": True}).get_concrete_function(*specs)
+                               experimental_attributes=tf_private.NOINLINE).get_concrete_function(*specs)
 
         first = concrete(self.models[0])
         plans = None
@@ -283,7 +287,7 @@ class _Replicated:
 
         def call(replica, *tensors):
             fn, captures = plans[replica]
-            return fn._call_flat(list(tensors), captures)  # private TF API: a concrete function, other captures
+            return tf_private.call_concrete(fn, tensors, captures)
 
         return call
 
@@ -300,11 +304,6 @@ def _state(model) -> list:
 
 def _check_replica_safe(graphs) -> None:
     """Refuse what cannot have per-replica random streams in one graph (see the module docstring)."""
-    try:
-        from keras.src.backend.common import global_state
-        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
-    except ImportError:  # a Keras without these internals: the graph check below still runs
-        global_state = None
     ops: set[str] = set()
     for graph in graphs:
         definition = graph.as_graph_def()
@@ -319,7 +318,7 @@ def _check_replica_safe(graphs) -> None:
     if python_ops:
         raise NotVectorizable(f"the model runs Python inside its graph ({', '.join(python_ops)}), "
                               "whose order across replicas is not defined")
-    if global_state is not None and global_state.get_global_attribute(GLOBAL_SEED_GENERATOR) is not None:
+    if tf_private.uses_global_seed_generator():
         raise NotVectorizable("a layer draws from Keras' global random generator (a keras.random call without "
                               "seed=), which all replicas would share")
 

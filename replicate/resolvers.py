@@ -31,7 +31,7 @@ def run_id(*, _root_) -> str:
     paper = OmegaConf.to_container(_root_.paper, resolve=True, enum_to_str=True)
     plain = lambda value: str(getattr(value, "value", value))  # noqa: E731 (an enum from the schema, or a str)
     return run_identity(paper, int(_root_.seed), int(_root_.threads), plain(_root_.determinism), software_versions(),
-                        None if _root_.vary is None else tuple(_root_.vary), plain(_root_.execution))[:12]
+                        None if _root_.vary is None else tuple(_root_.vary))[:12]
 
 
 def register() -> None:

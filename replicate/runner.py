@@ -1,20 +1,24 @@
 """Config -> plan -> executor -> per-repeat records -> report: one run of a paper."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from replicate.config import RunSettings
+from replicate.driver import Outcome, die_with_parent, drive
 from replicate.environment import software_versions
+from replicate.lock import holding_run_dir
 from replicate.plan import RepeatSpec, make_plan
+from replicate.runfile import SELF_CHECK_FILE, write_run_file
 from replicate.store import RecordStore, write_atomic
 
 log = logging.getLogger(__name__)
-
-RUN_FILE = "run.json"
 
 
 @dataclass
@@ -37,85 +41,71 @@ def plan_for(settings: RunSettings) -> list[RepeatSpec]:
                      software_versions(), settings.vary, settings.execution)
 
 
-def write_run_file(run_dir: Path, settings: RunSettings) -> None:
-    """The run's resolved settings: with the records, all a report needs to be rebuilt."""
-    payload = {**settings.as_dict(), "versions": software_versions()}
-    write_atomic(run_dir / RUN_FILE, json.dumps(payload, indent=1, sort_keys=True) + "\n")
-
-
-def read_run_file(run_dir: Path) -> dict[str, Any]:
-    from replicate.errors import ReplicateError
-
-    path = Path(run_dir) / RUN_FILE
-    if not path.exists():
-        raise ReplicateError(f"{path}: no such file; fix: pass a run directory written by 'python -m replicate' (it holds run.json and records/)")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def executor_for(settings: RunSettings, model_check: bool = False) -> Callable:
-    """The executor's entry point. model_check: the local executor's workers run the dry run's model part before
-    their first repeat (they import TensorFlow anyway; the driver then never does)."""
-    from replicate.executors import local, serial
-
-    name = settings.executor["name"]
-    if name == "serial":
-        return serial.execute
-    if name == "ray":
-        from replicate.executors import ray_executor
-
-        return ray_executor.execute
-    return lambda s, todo, store: local.execute(s, todo, store, workers=s.executor.get("workers"),
-                                                model_check=model_check)
-
-
-def self_check(settings: RunSettings, store: RecordStore) -> None:
-    """Re-run one finished repeat in a fresh process and store the comparison (selfcheck.json) for the report."""
-    import subprocess
-    import sys
-
-    from replicate.verify import SELF_CHECK_FILE
-
+def self_check_spec(settings: RunSettings, store: RecordStore, plan: list[RepeatSpec]) -> Optional[RepeatSpec]:
+    """The repeat the self-check re-runs (as one repeat on its own, the per_repeat path, so that a lockstep original
+    is also checked against the other path), or None: disabled, determinism=off, or that very record already
+    checked (a resumed run)."""
     target = store.run_dir / SELF_CHECK_FILE
     index = settings.selfcheck["repeat"]
     if settings.determinism != "bitwise" or not settings.selfcheck["enabled"] or index >= settings.repeats:
         target.unlink(missing_ok=True)
-        return
-    record = store.read(index)
-    if record is None or record["status"] == "failed":
-        return
-    if target.exists():
+        return None
+    record = store.usable(index, plan[index].identity)
+    if record is not None and record["status"] == "failed":
+        return None
+    if record is not None and target.exists():
         previous = json.loads(target.read_text(encoding="utf-8"))
         if previous and previous[0].get("recorded_weights_sha256") == record.get("weights_sha256"):
-            return  # already checked this very record (a resumed run)
-    log.info("self-check: re-running repeat %d in a fresh process to compare its bits", index)
+            return None
+    return dataclasses.replace(plan[index], execution="per_repeat")
+
+
+def finish_self_check(spec: RepeatSpec, store: RecordStore, outcome: Outcome) -> None:
+    """Compare the re-run with the stored record and write selfcheck.json (what was compared, in words, included).
+    When the re-run could not run in another process than the original (one worker, executor=serial), repeat it
+    in a fresh process now (python -m replicate.verify), as a reviewer would."""
+    from replicate.verify import compare
+
+    target = store.run_dir / SELF_CHECK_FILE
+    record = store.read(spec.index)
+    if record is None or record["status"] == "failed":
+        target.unlink(missing_ok=True)
+        return
+    original = outcome.ran_in.get(spec.index)  # None: trained by an earlier command, so in another process
+    if outcome.recheck is not None and outcome.recheck_pid != original:
+        result = compare(record, outcome.recheck)
+        group = (record.get("execution") or {}).get("group") or []
+        path = f"in a lockstep group of {len(group)}" if len(group) > 1 else "on its own"
+        fresh = "a fresh worker process" if outcome.recheck_fresh else "another worker process"
+        result["how"] = (f"re-run on its own (execution=per_repeat) in {fresh} while the run trained, against its "
+                         f"record (trained {path}" + (" by an earlier command)" if original is None else
+                                                        f" in process {original})"))
+        write_atomic(target, json.dumps([result], indent=1, default=str) + "\n")
+        return
+    log.info("self-check: re-running repeat %d in a fresh process to compare its bits", spec.index)
     result = subprocess.run(
-        [sys.executable, "-m", "replicate.verify", str(store.run_dir), "--repeat", str(index), "--output", str(target)],
-        capture_output=True, text=True,
+        [sys.executable, "-m", "replicate.verify", str(store.run_dir), "--repeat", str(spec.index), "--output", str(target)],
+        capture_output=True, text=True, preexec_fn=die_with_parent,  # dies with this process (kill -9 included)
     )
     if result.returncode not in (0, 1):
         log.error("self-check could not run: %s", result.stderr.strip().splitlines()[-1:] or result.returncode)
 
 
-def dry_run_or_stop(settings: RunSettings, in_workers: bool) -> None:
-    """Before the first repeat of a paper: check its data and labels, build, compile and step its model on a few
-    examples, so a broken paper stops in seconds with one line (`python -m replicate.check` lists every problem)
-    instead of N failed repeats. in_workers: the model part is left to the workers (see executor_for)."""
-    from replicate.dryrun import data_problems, model_problems, stop_on
+def dry_run_data(settings: RunSettings) -> None:
+    """Before the first repeat of a paper: check its data and labels here (the workers then build, compile and step
+    its model on a few examples before their first unit: Job.model_check), so a broken paper stops in seconds with
+    one line (`python -m replicate.check` lists every problem) instead of N failed repeats."""
+    from replicate.dryrun import data_problems, stop_on
     from replicate.executors.common import load_data
 
-    log.info("dry run: checking %s's data%s", settings.paper["name"],
-             "" if in_workers else ", building its model and taking one training step on a few examples")
-    data = load_data(settings.paper)
-    stop_on(data_problems(settings.paper, data) or
-            ([] if in_workers else model_problems(settings.paper, data, settings.threads, settings.determinism)),
-            settings.paper["name"])
+    log.info("dry run: checking %s's data (the workers check its model before their first repeat)", settings.paper["name"])
+    stop_on(data_problems(settings.paper, load_data(settings.paper)), settings.paper["name"])
 
 
-
-
-
-def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome:
-    """Run every repeat not already finished in the run directory, then write the report."""
+@holding_run_dir  # one replicate per run directory, from the first record read to the report
+def run(settings: RunSettings, executor=None) -> RunOutcome:
+    """Run every repeat not already finished in the run directory, then write the report. `executor`: one made
+    by hand (tests, notebooks); default: the one conf/executor/ names by `_target_`."""
     from replicate.report import write_report
 
     run_dir = Path(settings.output_dir)
@@ -131,20 +121,20 @@ def run(settings: RunSettings, execute: Optional[Callable] = None) -> RunOutcome
         log.info("resuming in %s: %d of %d repeats already finished, %d to run", run_dir, reused, len(plan), len(todo))
     write_run_file(run_dir, settings)
 
-    if todo:
+    spec = self_check_spec(settings, store, plan)
+    if todo or spec is not None:
         # A paper that has completed a repeat here is known to work.
         check = not any(record and record["status"] == "completed" for record in finished.values())
-        in_workers = execute is None and settings.executor["name"] == "local"
         if check:
-            dry_run_or_stop(settings, in_workers)
+            dry_run_data(settings)
         try:
-            (execute or executor_for(settings, model_check=check and in_workers))(settings, todo, store)
+            outcome = drive(settings, todo, store, executor, recheck=spec, model_check=check)
         finally:
             from replicate.executors.common import forget_data
 
             forget_data()
-
-    self_check(settings, store)
+        if spec is not None:
+            finish_self_check(spec, store, outcome)
     summary = write_report(run_dir)
     counts = summary["repeats"]
     outcome = RunOutcome(

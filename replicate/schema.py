@@ -9,12 +9,19 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 
-class Determinism(str, Enum):
+class Choice(str, Enum):
+    """A closed set of strings; shown as its value, so `${execution}` in a path reads per_repeat, not Execution.per_repeat."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Determinism(Choice):
     bitwise = "bitwise"
     off = "off"
 
 
-class Statistic(str, Enum):
+class Statistic(Choice):
     """What kind of number a paper reported."""
 
     single_run = "single_run"
@@ -24,27 +31,29 @@ class Statistic(str, Enum):
     unknown = "unknown"
 
 
-class Study(str, Enum):
+class Study(Choice):
     """A study runs several sets of repeats instead of one."""
 
     variance = "variance"
 
 
-class Execution(str, Enum):
-    """How repeats train: one Keras `fit` per repeat, or several repeats in lockstep in one graph."""
+class Execution(Choice):
+    """How repeats train: one Keras `fit` per repeat, several repeats in lockstep in one graph, or auto (lockstep
+    where the model allows it, per repeat otherwise). Every path gives the same bits: not part of any identity."""
 
+    auto = "auto"
     per_repeat = "per_repeat"
     vectorized = "vectorized"
 
 
-class Keep(str, Enum):
+class Keep(Choice):
     """Which epoch's weights are kept at the end of training."""
 
     last = "last"
     best = "best"
 
 
-class Task(str, Enum):
+class Task(Choice):
     classification = "classification"
     regression = "regression"
 
@@ -155,17 +164,13 @@ class ReportConfig:
     bootstrap_resamples: int = 9999
 
 
-class ExecutorName(str, Enum):
-    serial = "serial"
-    local = "local"
-    ray = "ray"
-
-
 @dataclass
 class ExecutorConfig:
     """Where repeats run; not part of a repeat's identity (every executor gives the same bits)."""
 
-    name: ExecutorName = ExecutorName.local
+    # the class that runs units of work (replicate/driver.py says what it must do); its options are the keys below
+    _target_: str = "replicate.executors.local.LocalExecutor"
+    name: str = "local"
     # worker processes for `local`; null = one per core (cores // threads)
     workers: Optional[int] = None
     # `ray`: the cluster to join ("auto", "ray://host:port", "127.0.0.1:6379"); null starts a local one
@@ -196,7 +201,7 @@ class Config:
     vary: Optional[List[str]] = None
     output_dir: str = MISSING
     # per_repeat: each repeat is one Keras fit; vectorized: `replicas` repeats train in lockstep in one graph
-    execution: Execution = Execution.per_repeat
+    execution: Execution = Execution.auto
     # vectorized: repeats per group (one process trains a group); null = the repeats spread over the workers
     replicas: Optional[int] = None
     report: ReportConfig = field(default_factory=ReportConfig)

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from replicate import metrics as metric_functions
-from replicate import seeding
+from replicate import seeding, tf_private
 from replicate.dataset import Dataset
 from replicate.environment import fingerprint
 from replicate.plan import RepeatSpec
@@ -186,7 +186,7 @@ def record_header(paper: dict, spec: RepeatSpec, data: Dataset) -> dict[str, Any
         "seeds": dict(spec.seeds),
         "seed_notes": dict(spec.seed_notes),
         "settings": spec.settings(),
-        "execution": {"path": spec.execution, "backend": "tensorflow"},
+        "execution": {"path": "per_repeat", "backend": "tensorflow"},  # run_replicas rewrites it for a group
         "environment": fingerprint(spec.threads, spec.determinism),
         "data": {
             "description": data.description,
@@ -249,7 +249,7 @@ def prepare(paper: dict, spec: RepeatSpec, data: Dataset) -> Prepared:
     seeding.reset_session(seeds["init"])
     model = build_model(paper, data, inputs)
     init_hash = weights_sha256(model.get_weights())
-    streams = seeding.reseed_layer_streams(model._flatten_layers(include_self=True, recursive=True), seeds["dropout"])
+    streams = seeding.reseed_layer_streams(tf_private.all_layers(model), seeds["dropout"])
 
     model.compile(
         optimizer=instantiate(protocol["optimizer"]),

@@ -56,8 +56,9 @@ def test_record_has_everything_needed_to_rerun(first_run):
         assert key in env
     assert record["paper"]["protocol"]["epochs"] == 5
     assert record["settings"] == {"master_seed": 0, "threads": 1, "determinism": "bitwise", "unpin_split": False,
-                                  "execution": "per_repeat"}
-    assert record["execution"] == {"path": "per_repeat", "backend": "tensorflow"}
+                                  "execution": "auto"}
+    # execution=auto (the default) trains mlp_sequence's repeats in lockstep, and the record names the path taken
+    assert record["execution"]["path"] == "vectorized" and record["execution"]["requested"] == "auto"
 
 
 def test_same_repeat_is_bitwise_identical_in_another_process_and_repeats_differ(first_run, tmp_path):

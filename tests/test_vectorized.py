@@ -34,7 +34,7 @@ def _run(external, name, *args, expect=0):
 
 @pytest.fixture(scope="module")
 def per_repeat(external):
-    return read_records(_run(external, "per_repeat")[0])
+    return read_records(_run(external, "per_repeat", "execution=per_repeat")[0])
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +65,7 @@ def test_each_replica_is_its_repeat_bit_for_bit(per_repeat, vectorized):
     # the repeats really differ from each other (own init, order, dropout and split)
     assert len({replicas[k]["init_weights_sha256"] for k in range(REPEATS)}) == REPEATS
     assert len({replicas[k]["weights_sha256"] for k in range(REPEATS)}) == REPEATS
-    assert replicas[0]["identity"] != per_repeat[0]["identity"]  # the path is part of a repeat's identity
+    assert replicas[0]["identity"] == per_repeat[0]["identity"]  # same bits, so the path is not part of the identity
 
 
 def test_grouping_and_process_never_change_a_replicas_bits(external, vectorized):
@@ -126,7 +126,7 @@ def test_a_failing_replica_fails_alone(external, per_repeat):
 def test_a_diverging_replica_does_not_spoil_the_others(external):
     draw = _first_draw(2)
     explode = f"+paper.model.explode_if_draw_in=[{draw!r},{draw + 1e-12!r}]"
-    alone, _ = _run(external, "diverges_alone", explode)
+    alone, _ = _run(external, "diverges_alone", "execution=per_repeat", explode)
     together, _ = _run(external, "diverges_together", "execution=vectorized", explode)
     a, b = read_records(alone), read_records(together)
     assert [b[k]["status"] for k in range(REPEATS)] == ["completed", "completed", "diverged", "completed"]
@@ -172,7 +172,7 @@ def test_self_check_and_verify_rerun_a_replica_from_its_record(external, tmp_pat
 ])
 def test_a_model_that_is_not_replica_safe_falls_back_with_one_notice(external, source, reason):
     noise = ["+paper.model.global_noise=0.1", f"+paper.model.global_noise_source={source}"]
-    alone, _ = _run(external, f"noise_alone_{source}", *noise)
+    alone, _ = _run(external, f"noise_alone_{source}", "execution=per_repeat", *noise)
     run_dir, result = _run(external, f"noise_fallback_{source}", "execution=vectorized", *noise)
     output = result.stdout + result.stderr  # Hydra's log goes to stdout
     notices = [line for line in output.splitlines() if "cannot train its repeats in lockstep" in line]

@@ -1,4 +1,4 @@
-"""What every executor shares: loading the data once, running one spec, and reporting progress."""
+"""The run's data: loaded once per process (the driver, verify, the dry run) and checked against finished records."""
 from __future__ import annotations
 
 import logging

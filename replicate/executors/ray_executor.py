@@ -1,4 +1,4 @@
-"""Repeats on a Ray cluster: a pool of actors, one per CPU slot; the driver writes every record.
+"""executor=ray: units of work on a pool of Ray actors, one per CPU slot; the driver (replicate/driver.py) writes every record.
 
 Why actors and not plain tasks: `seeding.configure_process` (thread counts, op determinism) must run in a
 process before TensorFlow starts its runtime, and Ray reuses worker processes between tasks, so a task could
@@ -25,12 +25,9 @@ import socket
 from collections import deque
 from typing import Any, Optional
 
-from replicate.config import RunSettings
+from replicate.dataset import unpack
+from replicate.driver import Job, Result, Unit, Worker, WorkerLost
 from replicate.errors import ReplicateError
-from replicate.executors.common import check_data_unchanged, load_data
-from replicate.plan import RepeatSpec, tasks
-from replicate.progress import make_progress
-from replicate.store import RecordStore
 
 log = logging.getLogger(__name__)
 
@@ -41,29 +38,25 @@ _RESUME_HINT = "finished repeats are kept; fix: run the same command again to re
 
 
 class RepeatWorker:
-    """One Ray actor: a process configured for bitwise repeats, holding the paper and the data."""
+    """One Ray actor: a process configured for bitwise repeats (driver.Worker), checked to run the driver's software."""
 
-    def __init__(self, threads: int, determinism: str, paper: dict, data, versions: dict[str, str]):
-        from replicate import seeding
+    def __init__(self, job: Job):
         from replicate.environment import software_versions
 
         here = software_versions()
-        if here != versions:
-            differing = ", ".join(f"{k} {here.get(k)} (driver {v})" for k, v in versions.items() if here.get(k) != v)
+        if here != job.versions:
+            differing = ", ".join(f"{k} {here.get(k)} (driver {v})" for k, v in job.versions.items() if here.get(k) != v)
             raise ReplicateError(
                 f"a Ray node runs other software than the driver: {differing}; a repeat's bits depend on these "
                 "versions; fix: install the same versions on every node"
             )
-        seeding.configure_process(threads, determinism)
-        self.paper, self.data = paper, data
+        self.worker = Worker(job, unpack(job.data))
 
-    def run(self, task: list[RepeatSpec]) -> tuple[list[dict[str, Any]], str]:
-        """The records of one unit of work (failures included, see run_task) and the id of the node that ran it."""
+    def run(self, unit: Unit) -> tuple[Result, str]:
+        """The unit's result and the id of the node that ran it."""
         import ray
 
-        from replicate.replicas import run_task
-
-        return run_task(self.paper, task, self.data), ray.get_runtime_context().get_node_id()
+        return self.worker.run(unit), ray.get_runtime_context().get_node_id()
 
 
 def _import_ray():
@@ -135,20 +128,6 @@ def _slots(ray, need: dict[str, float]) -> tuple[int, int]:
     return slots, nodes
 
 
-def _pool_size(ray, settings: RunSettings, need: dict[str, float], todo: int) -> tuple[int, int]:
-    slots, nodes = _slots(ray, need)
-    asked = settings.executor.get("workers")
-    if asked:
-        return min(asked, todo), nodes  # e.g. an autoscaling cluster that grows to fit them
-    if slots < 1:
-        wanted = ", ".join(f"{name}={amount:g}" for name, amount in need.items())
-        raise ReplicateError(
-            f"no node of the Ray cluster ({nodes} alive) has the resources one repeat asks for ({wanted}); "
-            "fix: lower executor.cpus_per_repeat / executor.resources, add nodes, or set executor.workers"
-        )
-    return min(slots, todo), nodes
-
-
 def _died(error: BaseException, run_dir) -> ReplicateError:
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if type(error).__name__ == "ActorUnschedulableError":
@@ -159,57 +138,112 @@ def _died(error: BaseException, run_dir) -> ReplicateError:
         detail = next((line for line in reversed(cause) if "Error" in line), reason)
         return ReplicateError(f"a Ray worker could not start ({detail.strip()}); fix: install replicate and the "
                               "same packages on every node of the cluster, then run the same command again")
-    return ReplicateError(f"a Ray worker died ({type(error).__name__}: {reason[:200]}) in {run_dir}; {_RESUME_HINT}")
+    return WorkerLost(f"a Ray worker died ({type(error).__name__}: {reason[:200]}) in {run_dir}; {_RESUME_HINT}")
 
 
-def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) -> None:
-    ray = _import_ray()
-    address = settings.executor.get("address")
-    started_here = not ray.is_initialized()
-    switch = _LoopbackSwitch() if started_here and _on_this_machine(address) else None
-    actors: list = []
-    running: dict = {}  # ObjectRef of a running unit of work -> (actor, its specs)
-    progress = None
-    try:
-        if switch is not None:
-            switch.on()
-        if started_here:
-            _connect(ray, address)
-        need = {"CPU": float(settings.executor.get("cpus_per_repeat") or settings.threads),
-                **{name: float(amount) for name, amount in (settings.executor.get("resources") or {}).items()}}
-        size, nodes = _pool_size(ray, settings, need, len(specs))
-        work = tasks(specs, settings.replicas, size)
-        size = min(size, len(work))
-        log.info("running %d repeats on %d Ray actors (%g CPU, %d thread(s) each) on a cluster of %d node(s)%s",
-                 len(specs), size, need["CPU"], settings.threads, nodes,
-                 f", in {len(work)} lockstep groups" if settings.execution == "vectorized" else "")
-        data = load_data(settings.paper)
-        check_data_unchanged(data, store)
-        data_ref = ray.put(data)  # once; every actor maps the arrays from the object store
-        del data
-        actors = _start_actors(ray, settings, need, size, data_ref)
-        progress = make_progress(settings.progress, len(specs), settings.headline,
-                                 settings.paper["protocol"]["epochs"])
-        _run_all(ray, actors, work, store, progress, running)
-    except KeyboardInterrupt:
-        for ref in running:
+class RayExecutor:
+    def __init__(self, run_dir, address: Optional[str] = "auto", workers: Optional[int] = None,
+                 cpus_per_repeat: Optional[float] = None, resources: Optional[dict] = None, **options):
+        self.run_dir, self.address, self.workers = run_dir, address, workers
+        self.cpus_per_repeat, self.resources = cpus_per_repeat, dict(resources or {})
+        self.ray = _import_ray()
+        self.started_here = False
+        self.switch = None
+        self.actors: list = []
+        self.idle: deque = deque()
+        self.running: dict = {}  # ObjectRef of a running unit -> (actor, unit)
+        self.used_nodes: set[str] = set()
+
+    def capacity(self, job: Job) -> int:
+        """Connects (or starts a local cluster on 127.0.0.1) and counts the repeats the alive nodes can run at once."""
+        ray = self.ray
+        self.started_here = not ray.is_initialized()
+        if self.started_here and _on_this_machine(self.address):
+            self.switch = _LoopbackSwitch()
+            self.switch.on()
+        if self.started_here:
+            _connect(ray, self.address)
+        self.need = {"CPU": float(self.cpus_per_repeat or job.threads),
+                     **{name: float(amount) for name, amount in self.resources.items()}}
+        slots, self.nodes = _slots(ray, self.need)
+        if self.workers:
+            return self.workers  # e.g. an autoscaling cluster that grows to fit them
+        if slots < 1:
+            wanted = ", ".join(f"{name}={amount:g}" for name, amount in self.need.items())
+            raise ReplicateError(
+                f"no node of the Ray cluster ({self.nodes} alive) has the resources one repeat asks for ({wanted}); "
+                "fix: lower executor.cpus_per_repeat / executor.resources, add nodes, or set executor.workers"
+            )
+        return slots
+
+    def describe(self, size: int) -> str:
+        return (f"{size} Ray actor{'s' if size != 1 else ''} ({self.need['CPU']:g} CPU each) on a cluster of "
+                f"{self.nodes} node(s)")
+
+    def start(self, job: Job, size: int, on_epoch) -> None:
+        ray = self.ray
+        # A fixed string-hash seed in every actor process, as the local executor gives its workers.
+        options: dict[str, Any] = {"num_cpus": self.need["CPU"], "max_restarts": 0, "max_task_retries": 0,
+                                   "runtime_env": {"env_vars": {"PYTHONHASHSEED": "0"}}}
+        custom = {name: amount for name, amount in self.need.items() if name != "CPU"}
+        if custom:
+            options["resources"] = custom
+        job_ref = ray.put(job)  # once; every actor maps the data's arrays zero-copy from the object store
+        self.actors = [ray.remote(RepeatWorker).options(**options).remote(job_ref) for _ in range(size)]
+        self.idle = deque(self.actors)
+
+    def submit(self, unit: Unit) -> None:
+        actor = self.idle.popleft()
+        self.running[actor.run.remote(unit)] = (actor, unit)
+
+    def wait(self, timeout: float) -> list:
+        from ray import exceptions as ray_errors
+
+        dead = (ray_errors.RayActorError, ray_errors.WorkerCrashedError, ray_errors.NodeDiedError,
+                ray_errors.ObjectLostError, ray_errors.OutOfMemoryError, ray_errors.LocalRayletDiedError,
+                ray_errors.ActorUnschedulableError)
+        done, _ = self.ray.wait(list(self.running), num_returns=1, timeout=timeout)
+        finished = []
+        for ref in done:
+            actor, unit = self.running.pop(ref)
+            try:
+                result, node = self.ray.get(ref)
+            except dead as error:
+                finished.append((unit, _died(error, self.run_dir)))
+                continue
+            except ReplicateError as error:  # the model check (a RayTaskError that is also the ConfigError)
+                finished.append((unit, error))
+                continue
+            except Exception as error:
+                finished.append((unit, WorkerLost(f"a Ray worker failed running {unit.label}: "
+                                                  f"{type(error).__name__}: {str(error).strip().splitlines()[-1][:300]}; {_RESUME_HINT}")))
+                continue
+            self.used_nodes.add(node)
+            self.idle.append(actor)
+            finished.append((unit, result))
+        return finished
+
+    def close(self) -> None:
+        ray = self.ray
+        for ref in list(self.running):
             try:
                 ray.cancel(ref)
             except Exception:  # best effort: the actors are killed below anyway
                 pass
-        raise
-    finally:
-        for actor in actors:
+        self.running.clear()
+        for actor in self.actors:
             try:
                 ray.kill(actor)  # stops a repeat still training after Ctrl-C or an error
             except Exception:
                 pass
-        if progress is not None:
-            progress.close()
-        if started_here and ray.is_initialized():
+        self.actors = []
+        if self.used_nodes:
+            log.info("the repeats ran on %d Ray node(s)", len(self.used_nodes))
+        if self.started_here and ray.is_initialized():
             ray.shutdown()
-        if switch is not None:
-            switch.off()
+        if self.switch is not None:
+            self.switch.off()
+            self.switch = None
 
 
 class _LoopbackSwitch:
@@ -238,54 +272,3 @@ class _LoopbackSwitch:
         else:
             os.environ[_LOOPBACK_SWITCH] = environment
         self.constants.ENABLE_RAY_CLUSTER = constant
-
-
-def _start_actors(ray, settings: RunSettings, need: dict[str, float], size: int, data_ref) -> list:
-    from replicate.environment import software_versions
-
-    # A fixed string-hash seed in every actor process, as the local executor gives its workers.
-    options: dict[str, Any] = {"num_cpus": need["CPU"], "max_restarts": 0, "max_task_retries": 0,
-                               "runtime_env": {"env_vars": {"PYTHONHASHSEED": "0"}}}
-    custom = {name: amount for name, amount in need.items() if name != "CPU"}
-    if custom:
-        options["resources"] = custom
-    worker = ray.remote(RepeatWorker).options(**options)
-    versions = software_versions()
-    return [worker.remote(settings.threads, settings.determinism, settings.paper, data_ref, versions)
-            for _ in range(size)]
-
-
-def _run_all(ray, actors: list, work: list[list[RepeatSpec]], store: RecordStore, progress, running: dict) -> None:
-    """Hand each idle actor the next unit of work; write each record as it comes back (ray.wait loop)."""
-    from ray import exceptions as ray_errors
-
-    dead = (ray_errors.RayActorError, ray_errors.WorkerCrashedError, ray_errors.NodeDiedError,
-            ray_errors.ObjectLostError, ray_errors.OutOfMemoryError, ray_errors.LocalRayletDiedError,
-            ray_errors.ActorUnschedulableError)
-    todo, idle = deque(work), deque(actors)
-    used_nodes: set[str] = set()
-    failure: Optional[BaseException] = None
-    while running or (todo and failure is None):
-        while todo and idle and failure is None:
-            actor, task = idle.popleft(), todo.popleft()
-            running[actor.run.remote(task)] = (actor, task)
-        # A timeout so that Ctrl-C is seen while repeats run.
-        done, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
-        for ref in done:
-            actor, task = running.pop(ref)
-            try:
-                records, node = ray.get(ref)
-            except dead as error:
-                # No new work; the repeats still running on other actors finish and are written.
-                log.error("repeat%s %s lost: its Ray worker died (%s)", "s" if len(task) > 1 else "",
-                          ", ".join(str(spec.index) for spec in task), type(error).__name__)
-                failure = failure or error
-                continue
-            for record in records:
-                store.write(record)
-                progress.finished(record)
-            used_nodes.add(node)
-            idle.append(actor)
-    if failure is not None:
-        raise _died(failure, store.run_dir) from failure
-    log.info("the repeats ran on %d Ray node(s)", len(used_nodes))

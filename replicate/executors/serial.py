@@ -1,22 +1,37 @@
-"""Repeats one after another in the current process."""
+"""executor=serial: units of work one after another in this process (debugging; no worker start-up cost)."""
 from __future__ import annotations
 
-from replicate import seeding
-from replicate.config import RunSettings
-from replicate.executors.common import check_data_unchanged, load_data
-from replicate.plan import RepeatSpec, tasks
-from replicate.progress import make_progress
-from replicate.store import RecordStore
+from pathlib import Path
+from typing import Optional
+
+from replicate.dataset import unpack
+from replicate.driver import Job, Unit, Worker
 
 
-def execute(settings: RunSettings, specs: list[RepeatSpec], store: RecordStore) -> None:
-    from replicate.replicas import run_task
+class SerialExecutor:
+    def __init__(self, run_dir: Optional[Path] = None, **options):
+        self.worker: Optional[Worker] = None
+        self.queued: list[Unit] = []
 
-    seeding.configure_process(settings.threads, settings.determinism)
-    data = load_data(settings.paper)
-    check_data_unchanged(data, store)
-    with make_progress(settings.progress, len(specs), settings.headline, settings.paper["protocol"]["epochs"]) as progress:
-        for task in tasks(specs, settings.replicas, workers=1):
-            for record in run_task(settings.paper, task, data, on_epoch=progress.epoch):
-                store.write(record)
-                progress.finished(record)
+    def capacity(self, job: Job) -> int:
+        return 1
+
+    def describe(self, size: int) -> str:
+        return "this process (executor=serial)"
+
+    def start(self, job: Job, size: int, on_epoch) -> None:
+        self.worker, self.on_epoch = Worker(job, unpack(job.data)), on_epoch
+
+    def submit(self, unit: Unit) -> None:
+        self.queued.append(unit)
+
+    def wait(self, timeout: float) -> list:
+        """Runs the queued unit here (the driver submits one at a time: capacity 1)."""
+        done = []
+        while self.queued:
+            unit = self.queued.pop(0)
+            done.append((unit, self.worker.run(unit, self.on_epoch)))
+        return done
+
+    def close(self) -> None:
+        self.queued.clear()
