@@ -341,6 +341,7 @@ def run_joblib(paper: str, repeats: int, epochs: int, sweep_dir: Path) -> dict:
 
 def run_local(paper: str, repeats: int, epochs: int, run_dir: Path) -> dict:
     command = [sys.executable, "-m", "replicate", f"paper={paper}", f"repeats={repeats}", "executor=local",
+               "execution=per_repeat",  # the executor alone (lockstep: bench_vectorized.py)
                "selfcheck.enabled=false", f"paper.protocol.epochs={epochs}", f"hydra.run.dir={run_dir}"]
     wall, completed = timed(command)
     summaries = _summaries(run_dir)

@@ -53,3 +53,22 @@ def data_dir(tmp_path_factory, monkeypatch):
     directory = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("REPLICATE_DATA_DIR", str(directory))
     return directory
+
+
+@pytest.fixture(scope="session")
+def outside_paper(tmp_path_factory):
+    """The test paper that lives outside the repository (tests/external_paper.py): (config dir, code dir)."""
+    from external_paper import write_external_paper
+
+    return write_external_paper(tmp_path_factory.mktemp("outside-paper"))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory, outside_paper):
+    """One real two-node Ray cluster (one CPU each, 127.0.0.1 only) for the whole session, started on first use;
+    its nodes can import the outside paper's code. Yields {"address", "nodes"}."""
+    pytest.importorskip("ray")
+    from ray_cluster import start_cluster
+
+    with start_cluster(tmp_path_factory.mktemp("ray-logs"), PYTHONPATH=str(outside_paper[1])) as running:
+        yield running

@@ -104,13 +104,3 @@ def test_a_changed_config_never_reuses_or_overwrites_records(first_run, tmp_path
     assert result.returncode == 2
     assert "different configuration" in result.stderr
     assert (run_dir / "records" / "repeat-00000.json").read_bytes() == before
-
-
-@pytest.mark.slow
-def test_local_executor_gives_the_same_bits_as_serial(first_run, tmp_path):
-    run_dir = tmp_path / "local"
-    result = run_cli([*SMALL, "repeats=3", "executor=local", "executor.workers=2", f"hydra.run.dir={run_dir}"])
-    assert result.returncode == 0, result.stderr[-3000:]
-    a, b = read_records(first_run), read_records(run_dir)
-    assert [a[k]["weights_sha256"] for k in range(3)] == [b[k]["weights_sha256"] for k in range(3)]
-    assert [a[k]["metrics"] for k in range(3)] == [b[k]["metrics"] for k in range(3)]

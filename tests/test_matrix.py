@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_records, run_cli
-from external_paper import external_args, write_external_paper
+from external_paper import external_args
 
 pytestmark = pytest.mark.slow
 
@@ -30,9 +30,9 @@ def _write_fake_mnist(path: Path) -> Path:
     return write_fake_mnist(path, num_train=200, num_test=50)
 
 
-def papers(root: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+def papers(root: Path, outside: tuple[Path, Path]) -> dict[str, tuple[list[str], dict[str, str]]]:
     """paper -> (its small overrides, extra environment)."""
-    conf, code = write_external_paper(root / "external")
+    conf, code = outside
     return {
         "mlp_sequence": (["paper=mlp_sequence", "paper.protocol.epochs=3"], {}),
         "tmd_cnn": (["paper=tmd_cnn", "paper.protocol.epochs=1", "paper.data.num_segments=300",
@@ -44,17 +44,10 @@ def papers(root: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, outside_paper, request):
     root = tmp_path_factory.mktemp("matrix")
-    cases = papers(root)
-    if not HAVE_RAY:
-        yield root, cases, None
-        return
-    from ray_cluster import start_cluster
-
-    # The outside paper's code must be importable on the nodes too (see replicate/executors/ray_executor.py).
-    with start_cluster(root, PYTHONPATH=cases["outside"][1]["PYTHONPATH"]) as cluster:
-        yield root, cases, cluster
+    cluster = request.getfixturevalue("ray_cluster") if HAVE_RAY else None
+    return root, papers(root, outside_paper), cluster
 
 
 @pytest.mark.parametrize("paper", ["mlp_sequence", "tmd_cnn", "mnist_dense", "outside"])
@@ -105,7 +98,7 @@ def test_the_test_cluster_listens_on_loopback_only(setup):
             listening += [c.laddr.ip for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-    assert listening and all(ip.startswith("127.") or ip in ("::1",) for ip in listening), listening
+    assert listening and all(ip.startswith(("127.", "::ffff:127.")) or ip == "::1" for ip in listening), listening
 
 
 def test_switching_the_execution_path_resumes_the_same_run(tmp_path):

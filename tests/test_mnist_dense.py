@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import read_records, run_cli
+from conftest import run_cli
 from papers.mnist_dense.data import load_mnist
 from replicate.errors import DataError
 from test_papers import write_fake_mnist
@@ -69,22 +69,3 @@ def test_resume_refuses_data_that_changed_under_finished_repeats(tmp_path):
     assert "repeat-00000.json: was trained on data with SHA-256" in result.stderr
     assert (run_dir / "records" / "repeat-00000.json").read_bytes() == before
     assert not (run_dir / "records" / "repeat-00001.json").exists()
-
-
-@pytest.mark.slow
-def test_the_default_executor_trains_mnist_dense_as_serial_does(tmp_path):
-    """Its predefined split needs the loader's folds, which the local executor's workers once never received."""
-    path = write_fake_mnist(tmp_path / "mnist.npz")
-    records = {}
-    for executor in ("serial", "local"):
-        run_dir = tmp_path / executor
-        result = run_cli(["paper=mnist_dense", f"paper.data.path={path}", "repeats=2", "paper.protocol.epochs=2",
-                          f"executor={executor}", "selfcheck.enabled=false", f"hydra.run.dir={run_dir}"])
-        assert result.returncode == 0, result.stderr[-3000:]
-        records[executor] = read_records(run_dir)
-    for k in range(2):
-        a, b = records["serial"][k], records["local"][k]
-        assert a["status"] == b["status"] == "completed"
-        for key in ("weights_sha256", "metrics", "split_sha256"):
-            assert a[key] == b[key], key
-        assert a["data"]["sha256"] == b["data"]["sha256"]

@@ -1,4 +1,5 @@
-"""executor=ray on a real two-node Ray cluster (started here, loopback only) gives the same bits as executor=serial."""
+"""executor=ray on a real two-node Ray cluster (loopback only): errors, addresses, a dead worker, Ctrl-C. Its bits
+against every other executor and path: tests/test_matrix.py."""
 import signal
 import subprocess
 import sys
@@ -13,74 +14,13 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("ray")
 psutil = pytest.importorskip("psutil")  # a dependency of ray[default]
 
-SMALL = ["paper.protocol.epochs=5", "repeats=3", "selfcheck.enabled=false"]
-
-from ray_cluster import free_port as _free_port
-from ray_cluster import ours as _ours
-from ray_cluster import start_cluster
+from ray_cluster import free_port as _free_port  # noqa: E402 (after the skips: it imports psutil)
+from ray_cluster import ours as _ours  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A head and a second node, one CPU each, on 127.0.0.1; yields {"address", "nodes"}."""
-    with start_cluster(tmp_path_factory.mktemp("ray-logs")) as running:
-        yield running
-
-
-def _listening(processes) -> list[str]:
-    addresses = []
-    for process in processes:
-        try:
-            connections = process.net_connections(kind="inet")
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        addresses += [f"{c.laddr.ip}:{c.laddr.port} ({process.name()})" for c in connections
-                      if c.status == psutil.CONN_LISTEN]
-    return addresses
-
-
-def _loopback(address: str) -> bool:
-    ip = address.rsplit(":", 1)[0]
-    return ip.startswith("127.") or ip in ("::1", "::ffff:127.0.0.1") or ip.startswith("::ffff:127.")
-
-
-def test_ray_cluster_gives_the_same_bits_as_serial(cluster, tmp_path):
-    listening = _listening(_ours(cluster["nodes"]))
-    assert listening and all(_loopback(a) for a in listening), listening
-
-    ray_dir, serial_dir = tmp_path / "ray", tmp_path / "serial"
-    on_ray = run_cli([*SMALL, "executor=ray", f"executor.address={cluster['address']}", f"hydra.run.dir={ray_dir}"],
-                     timeout=240, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
-    assert on_ray.returncode == 0, on_ray.stderr[-4000:]
-    output = on_ray.stdout + on_ray.stderr
-    assert "on a cluster of 2 node(s)" in output, output[-3000:]
-    assert "the repeats ran on 2 Ray node(s)" in output, output[-3000:]
-
-    serial = run_cli([*SMALL, "executor=serial", f"hydra.run.dir={serial_dir}"], timeout=240)
-    assert serial.returncode == 0, serial.stderr[-4000:]
-
-    a, b = read_records(ray_dir), read_records(serial_dir)
-    assert sorted(a) == sorted(b) == [0, 1, 2]
-    for k in range(3):
-        assert a[k]["status"] == "completed", a[k].get("error")
-        assert a[k]["weights_sha256"] == b[k]["weights_sha256"], k
-        assert a[k]["metrics"] == b[k]["metrics"], k
-        assert a[k]["history"] == b[k]["history"], k
-    assert len({a[k]["weights_sha256"] for k in range(3)}) == 3
-    assert (ray_dir / "report.md").is_file()
-
-    # Lockstep groups as the actors' units of work: each replica still gives its repeat's bits.
-    vectorized_dir = tmp_path / "ray-vectorized"
-    grouped = run_cli([*SMALL, "executor=ray", f"executor.address={cluster['address']}", "execution=vectorized",
-                       f"hydra.run.dir={vectorized_dir}"], timeout=240, RAY_AUTH_MODE="disabled",
-                      RAY_USAGE_STATS_ENABLED="0")
-    assert grouped.returncode == 0, grouped.stderr[-4000:]
-    assert "in 2 lockstep groups" in grouped.stdout + grouped.stderr
-    c = read_records(vectorized_dir)
-    for k in range(3):
-        assert c[k]["execution"]["path"] == "vectorized", k
-        assert (c[k]["weights_sha256"], c[k]["metrics"], c[k]["history"]) == \
-            (b[k]["weights_sha256"], b[k]["metrics"], b[k]["history"]), k
+@pytest.fixture
+def cluster(ray_cluster):
+    return ray_cluster  # one cluster for the session (conftest.py), shared with tests/test_matrix.py
 
 
 def _user_error(result) -> str:
