@@ -18,6 +18,15 @@ schema.register()
 config.register_resolvers()
 
 
+def pytest_configure(config):
+    """TensorFlow in the test process runs as a repeat's worker does (1 thread, bitwise), set before any test starts
+    it: thread counts cannot change once it runs, and the in-process tests (tests/test_seams.py, models built by
+    tests/test_papers.py) would otherwise meet whatever the first test to import it left."""
+    from replicate import seeding
+
+    seeding.configure_process(1, "bitwise")
+
+
 def compose_config(overrides: list[str]):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(config.CONF_DIR), version_base="1.3"):

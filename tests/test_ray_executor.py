@@ -68,9 +68,11 @@ def test_an_address_where_no_cluster_answers_fails_fast_with_the_fix(tmp_path):
     assert time.monotonic() - started < 60
 
 
-LONGER = ["paper.protocol.epochs=20", "repeats=4", "selfcheck.enabled=false", "executor=ray"]
+# per_repeat: one unit per repeat, so a kill or an interrupt lands between finished and running repeats
+LONGER = ["paper.protocol.epochs=20", "repeats=4", "selfcheck.enabled=false", "executor=ray", "execution=per_repeat"]
 # long enough repeats that the interrupt lands while repeats are still training, however loaded the machine is
-INTERRUPTED = ["paper.protocol.epochs=600", "repeats=6", "selfcheck.enabled=false", "executor=ray"]
+INTERRUPTED = ["paper.protocol.epochs=600", "repeats=6", "selfcheck.enabled=false", "executor=ray",
+               "execution=per_repeat"]
 
 
 def _actors(cluster) -> list:

@@ -156,3 +156,21 @@ def test_run_in_process_checks_a_repeat_in_another_worker_and_says_how(tmp_path)
 
 def test_outcome_defaults_say_nothing_ran():
     assert Outcome().ran_in == {} and Outcome().recheck is None
+
+
+@pytest.mark.slow
+def test_the_ray_executor_gives_the_serial_bits_in_this_process(tmp_path, ray_cluster, monkeypatch):
+    from replicate.executors.ray_executor import RayExecutor
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # as the cluster was started (tests/ray_cluster.py)
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    serial_settings = _settings(tmp_path / "serial", "executor=serial")
+    serial = RecordStore(tmp_path / "serial")
+    drive(serial_settings, plan_for(serial_settings), serial, SerialExecutor())
+    ray_settings = _settings(tmp_path / "ray", "executor=ray")
+    on_ray = RecordStore(tmp_path / "ray")
+    outcome = drive(ray_settings, plan_for(ray_settings), on_ray,
+                    RayExecutor(tmp_path / "ray", address=ray_cluster["address"]), recheck=plan_for(ray_settings)[2])
+    assert _bits(_stored(serial)) == _bits(_stored(on_ray))
+    assert outcome.recheck["weights_sha256"] == _stored(on_ray)[2]["weights_sha256"]
+    assert os.getpid() not in outcome.ran_in.values()
