@@ -5,12 +5,13 @@ import hydra
 from omegaconf import DictConfig
 
 from replicate import cli, config, schema
+from replicate.resolvers import CONF_DIR
 
 schema.register()
 config.register_resolvers()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def replicate_paper(cfg: DictConfig) -> None:
     from replicate.runner import run
     from replicate.study import run_variance_study

@@ -9,6 +9,7 @@ import hydra
 from omegaconf import DictConfig
 
 from replicate import cli, config, schema
+from replicate.resolvers import CONF_DIR
 
 schema.register()
 config.register_resolvers()
@@ -28,7 +29,7 @@ def check_paper(paper: dict[str, Any]) -> list[str]:
         return [f"paper.data: {paper['data'].get('_target_')} failed: {type(error).__name__}: {error}; fix: run it by hand to see the traceback"]
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def check(cfg: DictConfig) -> None:
     with cli.user_errors():
         settings = config.settings_from_config(cfg)  # the schema, ranges and every claim's metric and split

@@ -10,10 +10,11 @@ from omegaconf import DictConfig, OmegaConf
 from replicate import metrics as metric_functions
 from replicate.errors import ConfigError
 
-from replicate.resolvers import PROJECT_ROOT
-from replicate.resolvers import register as register_resolvers  # noqa: F401 (the entry point's import)
+from replicate import resolvers
 
-CONF_DIR = PROJECT_ROOT / "conf"
+CONF_DIR = resolvers.CONF_DIR  # the checkout's conf/, or the wheel's replicate/conf
+register_resolvers = resolvers.register  # what the entry points call
+
 # The Keras training log at the kept epoch ("fit" split) holds these for each task.
 FIT_METRICS = {"classification": ("loss", "accuracy"), "regression": ("loss",)}
 # Optimizer settings Keras takes as floats (an int from the command line is converted).

@@ -8,12 +8,17 @@ from omegaconf import OmegaConf
 
 from replicate.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# A checkout (or an editable install) has conf/ beside the package; a wheel carries it inside (setup.py).
+IN_CHECKOUT = (PROJECT_ROOT / "conf" / "config.yaml").is_file() and not (PACKAGE_DIR / "conf").is_dir()
+CONF_DIR = PROJECT_ROOT / "conf" if IN_CHECKOUT else PACKAGE_DIR / "conf"
 
 
 def data_dir() -> str:
-    """Where datasets live: $REPLICATE_DATA_DIR, else the project's data/ folder."""
-    return os.environ.get("REPLICATE_DATA_DIR", str(PROJECT_ROOT / "data"))
+    """Where datasets live: $REPLICATE_DATA_DIR, else the checkout's data/ folder (installed from a wheel: ./data)."""
+    default = PROJECT_ROOT / "data" if IN_CHECKOUT else Path.cwd() / "data"
+    return os.environ.get("REPLICATE_DATA_DIR", str(default))
 
 
 def switch(name: str, choices: dict, key: str = "setting"):
