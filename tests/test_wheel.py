@@ -1,9 +1,11 @@
 """The wheel (what `pip install .` and `pip install git+URL` build) carries the configs and runs from any directory."""
 from __future__ import annotations
 
+import site
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -23,10 +25,15 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_paper_from_an_empty_directory(
     assert in_repo and shipped == in_repo  # every config, at the same place below conf/
     assert any(name.startswith("papers/tmd_cnn/") for name in names)
 
-    # A fresh venv that sees the already-installed dependencies (TensorFlow etc.) but not this checkout.
+    # A fresh venv that sees the dependencies already installed here (TensorFlow etc.; CI runs inside a venv, so not
+    # --system-site-packages) but not this checkout: a path line in a .pth adds those folders without running their
+    # own .pth files, so the editable install of this checkout stays invisible.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, "dependencies-from-the-test-environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     installed = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
                                capture_output=True, text=True, timeout=300)
     assert installed.returncode == 0, installed.stderr[-3000:]
