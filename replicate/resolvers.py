@@ -10,8 +10,8 @@ from replicate.errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
-# A checkout (or an editable install) has conf/ beside the package; a wheel carries it inside (setup.py).
-IN_CHECKOUT = (PROJECT_ROOT / "conf" / "config.yaml").is_file() and not (PACKAGE_DIR / "conf").is_dir()
+# A wheel carries the configs inside the package (setup.py); a checkout (or an editable install) has conf/ beside it.
+IN_CHECKOUT = not (PACKAGE_DIR / "conf").is_dir()
 CONF_DIR = PROJECT_ROOT / "conf" if IN_CHECKOUT else PACKAGE_DIR / "conf"
 
 

@@ -41,18 +41,17 @@ def plan_for(settings: RunSettings) -> list[RepeatSpec]:
                      software_versions(), settings.vary, settings.execution)
 
 
-def self_check_spec(settings: RunSettings, store: RecordStore, plan: list[RepeatSpec]) -> Optional[RepeatSpec]:
+def self_check_spec(settings: RunSettings, store: RecordStore, plan: list[RepeatSpec],
+                    finished: dict[int, Optional[dict]]) -> Optional[RepeatSpec]:
     """The repeat the self-check re-runs (as one repeat on its own, the per_repeat path, so that a lockstep original
     is also checked against the other path), or None: disabled, determinism=off, or that very record already
-    checked (a resumed run)."""
+    checked (a resumed run). finished: repeat index -> its reusable record (run() has read them all)."""
     target = store.run_dir / SELF_CHECK_FILE
     index = settings.selfcheck["repeat"]
     if settings.determinism != "bitwise" or not settings.selfcheck["enabled"] or index >= settings.repeats:
         target.unlink(missing_ok=True)
         return None
-    record = store.usable(index, plan[index].identity)
-    if record is not None and record["status"] == "failed":
-        return None
+    record = finished[index]  # never a failed one: the store sets those aside to re-run
     if record is not None and target.exists():
         previous = json.loads(target.read_text(encoding="utf-8"))
         if previous and previous[0].get("recorded_weights_sha256") == record.get("weights_sha256"):
@@ -121,7 +120,7 @@ def run(settings: RunSettings, executor=None) -> RunOutcome:
         log.info("resuming in %s: %d of %d repeats already finished, %d to run", run_dir, reused, len(plan), len(todo))
     write_run_file(run_dir, settings)
 
-    spec = self_check_spec(settings, store, plan)
+    spec = self_check_spec(settings, store, plan, finished)
     if todo or spec is not None:
         # A paper that has completed a repeat here is known to work.
         check = not any(record and record["status"] == "completed" for record in finished.values())
