@@ -66,7 +66,7 @@ def _call_target(node: dict, **kwargs: Any) -> Any:
 
 def _load_dataset(paper: dict):
     """The tutorial builds its arrays itself; other papers load as the harness does (executors.common.load_data)."""
-    if paper["data"]["_target_"] == "papers.mlp_sequence.data.load_sequence":
+    if paper["data"]["_target_"] == "replicate.papers.mlp_sequence.data.load_sequence":
         return _call_target(paper["data"])
     from replicate.executors.common import load_data
 

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from papers.tmd_cnn import data, pipeline, synthetic
+from replicate.papers.tmd_cnn import data, pipeline, synthetic
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from papers.mnist_dense.data import load_mnist
+from replicate.papers.mnist_dense.data import load_mnist
 from replicate.errors import DataError
 from test_papers import write_fake_mnist
 
@@ -21,7 +21,7 @@ def test_loader_reads_the_first_images_as_raw_pixels(tmp_path):
 
 
 def test_missing_file_says_where_to_put_it(tmp_path, monkeypatch):
-    monkeypatch.setattr("papers.mnist_dense.data.KERAS_CACHE", tmp_path / "no-cache" / "mnist.npz")
+    monkeypatch.setattr("replicate.papers.mnist_dense.data.KERAS_CACHE", tmp_path / "no-cache" / "mnist.npz")
     with pytest.raises(DataError) as error:
         load_mnist(str(tmp_path / "absent.npz"))
     message = str(error.value)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from papers.tmd_cnn import data, pipeline, synthetic
-from papers.tmd_cnn.geolife import UNIX_EPOCH_DAYS, ReadStats, read_labels, read_plt
+from replicate.papers.tmd_cnn import data, pipeline, synthetic
+from replicate.papers.tmd_cnn.geolife import UNIX_EPOCH_DAYS, ReadStats, read_labels, read_plt
 from replicate.errors import DataError
 
 T0 = 1_220_000_000.0  # 2008-08-29, unix seconds
@@ -252,7 +252,7 @@ def test_authors_pickle_loads_as_their_script_did(tmp_path):
     # paper.data.synthetic=true: the harness marks the data as not the paper's (the report then says so)
     from replicate.executors.common import load_data
 
-    marked = load_data({"data": {"_target_": "papers.tmd_cnn.data.load_pickle", "path": str(path), "synthetic": True}})
+    marked = load_data({"data": {"_target_": "replicate.papers.tmd_cnn.data.load_pickle", "path": str(path), "synthetic": True}})
     assert marked.synthetic and marked.description.startswith("NOT the paper's data (paper.data.synthetic=true)")
     assert marked.provenance["sha256"] == digest
     with pytest.raises(DataError, match="Revised_KerasData_Smoothing.pickle"):
@@ -265,7 +265,7 @@ def test_authors_pickle_loads_as_their_script_did(tmp_path):
 # ------------------------------------------------------------------------- the GeoLife reader's edge cases
 
 def test_a_label_nested_inside_another_labels_only_its_own_points():
-    from papers.tmd_cnn.geolife import Labels
+    from replicate.papers.tmd_cnn.geolife import Labels
 
     labels = Labels(start=np.array([0.0, 100.0]), end=np.array([1000.0, 200.0]), mode=np.array([0, 2]))
     assert pipeline.label_points(np.array([50.0, 150.0, 500.0, 900.0]), labels).tolist() == [0, 2, 0, 0]

@@ -14,5 +14,5 @@ def load_sequence(length: int = 10) -> Dataset:
         x=x.reshape(-1, 1),
         y=y,
         description=f"the sequence 0.0..{(length - 1) / length:.1f} as {length - 1} (x, x + 1/{length}) pairs, float64",
-        provenance={"generator": "papers.mlp_sequence.data.load_sequence", "length": length},
+        provenance={"generator": "replicate.papers.mlp_sequence.data.load_sequence", "length": length},
     )

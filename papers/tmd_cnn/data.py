@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from papers.tmd_cnn import pipeline, synthetic
-from papers.tmd_cnn.geolife import CLASS_NAMES, raw_files
+from replicate.papers.tmd_cnn import pipeline, synthetic
+from replicate.papers.tmd_cnn.geolife import CLASS_NAMES, raw_files
 from replicate.dataset import Dataset
 from replicate.errors import DataError
 

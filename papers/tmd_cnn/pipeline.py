@@ -10,7 +10,7 @@ import numpy as np
 from pyproj import Geod
 from scipy.signal import savgol_coeffs
 
-from papers.tmd_cnn.geolife import ReadStats, read_labels, read_plt, user_folders
+from replicate.papers.tmd_cnn.geolife import ReadStats, read_labels, read_plt, user_folders
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter
 
-from papers.tmd_cnn.geolife import UNIX_EPOCH_DAYS
+from replicate.papers.tmd_cnn.geolife import UNIX_EPOCH_DAYS
 
 # Test supports of the real set (walk, bike, bus, driving, train): the default class mix.
 CLASS_MIX = (2122, 1121, 1439, 888, 918)
