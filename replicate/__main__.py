@@ -1,4 +1,4 @@
-"""`python -m replicate paper=NAME [key=value ...]`: retrain a paper under controlled seeds and report."""
+"""`replicate paper=NAME [key=value ...]` (or `python -m replicate ...`): retrain a paper under controlled seeds and report."""
 import sys
 
 import hydra
@@ -23,5 +23,10 @@ def replicate_paper(cfg: DictConfig) -> None:
         sys.exit(1)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The `replicate` console command (and `python -m replicate`)."""
     cli.main(replicate_paper)
+
+
+if __name__ == "__main__":
+    main()

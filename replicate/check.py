@@ -1,4 +1,4 @@
-"""`python -m replicate.check paper=NAME [overrides]`: validate a paper without training; one line per problem."""
+"""`replicate-check paper=NAME [overrides]` (or `python -m replicate.check ...`): validate a paper without training; one line per problem."""
 from __future__ import annotations
 
 import sys
@@ -43,7 +43,12 @@ def check(cfg: DictConfig) -> None:
           "training step all check out)")
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The `replicate-check` console command (and `python -m replicate.check`)."""
     # A check writes nothing: Hydra's run directory goes to a temporary folder.
     sys.argv += [f"hydra.run.dir={tempfile.mkdtemp(prefix='replicate-check-')}", "hydra.output_subdir=null"]
     cli.main(check)
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,21 @@ log = logging.getLogger(__name__)
 USER_ERROR_EXIT = 2
 
 
+def prog(command: str, module: str) -> str:
+    """The command as the user typed it: the console script (`replicate-report`) or `python -m replicate.report`."""
+    return command if os.path.basename(sys.argv[0]) == command else f"python -m {module}"
+
+
+def require_tensorflow() -> None:
+    """TensorFlow comes from an extra ([cpu] or [gpu]); without it, say which to install instead of a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        raise ReplicateError("TensorFlow is not installed (replicate takes it from an extra, so CPU and GPU builds "
+                             "never meet); fix: pip install 'replicate[cpu]' (CPU, small) or 'replicate[gpu]' "
+                             "(GPU TensorFlow with CUDA, Linux); from a checkout: pip install -e '.[cpu]'")
+
+
 def _overrides(argv: list[str]) -> list[str]:
     return [arg for arg in argv if "=" in arg and not arg.startswith("-")]
 
@@ -28,15 +43,16 @@ def _override_value(key: str, argv: list[str]) -> Optional[str]:
     return None
 
 
-def _valid_keys(parent: str, argv: list[str], config_name: str) -> list[str]:
-    """Keys that exist under `parent` in the config composed without the offending overrides."""
+def _valid_keys(key: str, argv: list[str], config_name: str) -> list[str]:
+    """Keys that exist beside `key` (under its parent) in the config composed without the offending overrides."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import DictConfig, OmegaConf
 
     from replicate.config import CONF_DIR
 
-    kept = [o for o in _overrides(argv) if not o.lstrip("+~").startswith(parent + ".") or not parent]
+    parent = key.rpartition(".")[0]
+    kept = [o for o in _overrides(argv) if not (o.lstrip("+~").partition("=")[0] + ".").startswith(key + ".")]
     try:
         GlobalHydra.instance().clear()
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
@@ -73,13 +89,16 @@ def describe_config_error(error: BaseException, argv: list[str], config_name: st
     key = full_key or (match.group(1) if match else None)
     if key and ("not in struct" in str(cause) or "Key '" in first_line and "not" in first_line):
         parent, _, leaf = key.rpartition(".")
-        valid = _valid_keys(parent, argv, config_name)
+        valid = _valid_keys(key, argv, config_name)
         close = difflib.get_close_matches(leaf, valid, n=1)
         hint = f"did you mean '{(parent + '.') if parent else ''}{close[0]}'? " if close else ""
         listing = f"valid keys under {parent or 'the top level'}: {', '.join(valid)}" if valid else "check the spelling"
         value = _override_value(key, argv)
         received = f" (got {key}={value})" if value is not None else ""
         return f"unknown config key '{key}'{received}; fix: {hint}{listing}"
+    if key and "does not support deletion" in str(cause):
+        return (f"config key '{key}' cannot be removed (~{key}): every run needs it; fix: give it a value instead "
+                f"({key}=VALUE)")
     if key:
         value = _override_value(key, argv)
         received = f"{key}={value}" if value is not None else key
@@ -148,6 +167,11 @@ def main(task: Callable[[], None], argv: Optional[list[str]] = None) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     argv = sys.argv[1:] if argv is None else argv
+    try:
+        require_tensorflow()
+    except ReplicateError as error:
+        print(f"replicate: error: {error}", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT)
     user_wants_traces = os.environ.get("HYDRA_FULL_ERROR") == "1"
     if user_wants_traces:
         os.environ["REPLICATE_TRACEBACK"] = "1"

@@ -1,11 +1,13 @@
 """From a composed Hydra config to plain, checked run settings; every problem is one line with its fix."""
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from omegaconf import DictConfig, OmegaConf
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from replicate import metrics as metric_functions
 from replicate.errors import ConfigError
@@ -85,8 +87,81 @@ def _suggest(value: str, choices) -> str:
     return f"did you mean '{close[0]}'? " if close else ""
 
 
+def schema_problems(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> list[str]:
+    """Keys the schema doesn't have (added with `+key=value`, which Hydra lets into a struct config) and keys it
+    requires that are gone (`~key`): one line each, naming the override and the fix. Free-form nodes (paper.model,
+    paper.data, paper.split: the builder's and loader's own arguments) take any key."""
+    problems: list[str] = []
+
+    def walk(node, path: str) -> None:
+        if isinstance(node, ListConfig):
+            for index, item in enumerate(node._iter_ex(resolve=False)):
+                if isinstance(item, (DictConfig, ListConfig)):
+                    walk(item, f"{path}.{index}")
+            return
+        kind = OmegaConf.get_type(node)
+        if not dataclasses.is_dataclass(kind):
+            return  # free-form: any key
+        fields = [field.name for field in dataclasses.fields(kind)]
+        keys = [str(key) for key in node.keys() if not (not path and key == "hydra")]
+        for key in keys:
+            full = f"{path}.{key}" if path else key
+            if key not in fields:
+                close = difflib.get_close_matches(key, fields, n=1)
+                hint = f"did you mean '{path + '.' if path else ''}{close[0]}'? " if close else ""
+                problems.append(f"unknown config key '{full}'{_given(full, overrides, ' (got {})')}; fix: {hint}"
+                                f"valid keys under {path or 'the top level'}: {', '.join(sorted(fields))}")
+                continue
+            child = node._get_node(key)
+            if isinstance(child, (DictConfig, ListConfig)) and not child._is_none() and not child._is_missing():
+                walk(child, full)
+        for name in fields:
+            if name not in keys:
+                full = f"{path}.{name}" if path else name
+                problems.append(f"config key '{full}' was removed{_given(full, overrides, ' ({})')}, but every run "
+                                f"needs it; fix: give it a value instead ({full}=VALUE)")
+
+    walk(cfg, "")
+    return problems
+
+
+def _given(full_key: str, overrides: tuple[str, ...], template: str) -> str:
+    """The command-line override that names `full_key` ('+repats=3', '~seed') put in `template`, or ''."""
+    for override in overrides:
+        if override.lstrip("+~").partition("=")[0] == full_key:
+            return template.format(override)
+    return ""
+
+
+def _task_overrides() -> tuple[str, ...]:
+    """The overrides of the Hydra job running now (to name the one at fault), () outside one."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        return tuple(HydraConfig.get().overrides.task)
+    except ValueError:  # "HydraConfig was not set"
+        return ()
+
+
+class StrictKeys(Callback):
+    """Refuses unknown or removed keys before Hydra writes anything into the run directory (a refused command must
+    not rewrite a finished run's .hydra/); settings_from_config checks again inside every job (sweeps included)."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        check_schema(config, tuple(config.hydra.overrides.task))
+
+
+def check_schema(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> None:
+    """Raise the first schema problem (see schema_problems) as a one-line ConfigError."""
+    problems = schema_problems(cfg, overrides)
+    if problems:
+        raise ConfigError(problems[0] + (f" (and {len(problems) - 1} more like it)" if len(problems) > 1 else ""))
+
+
 def settings_from_config(cfg: DictConfig) -> RunSettings:
-    """Resolve the composed config and check what the schema's types cannot: ranges and cross-references."""
+    """Resolve the composed config and check what the schema's types cannot: unknown or removed keys, ranges and
+    cross-references."""
+    check_schema(cfg, _task_overrides())
     container = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True, enum_to_str=True)
     settings = RunSettings(
         paper=container["paper"],

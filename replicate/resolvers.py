@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from replicate.errors import ConfigError
 
@@ -39,7 +39,23 @@ def run_id(*, _root_) -> str:
                         None if _root_.vary is None else tuple(_root_.vary))[:12]
 
 
+def output_dir(*, _root_) -> str:
+    """The job's run directory; where Hydra has made none (`--cfg job --resolve`), the one `hydra.run.dir` names."""
+    from hydra.core.hydra_config import HydraConfig
+
+    hydra = HydraConfig.get()
+    if not OmegaConf.is_missing(hydra.runtime, "output_dir"):
+        return hydra.runtime.output_dir
+    pattern = OmegaConf.to_container(hydra.run, resolve=False)["dir"]  # e.g. outputs/${paper.name}/${run_id:}
+    with open_dict(_root_):
+        _root_["_run_dir"] = pattern
+        try:
+            return str(_root_._run_dir)
+        finally:
+            del _root_["_run_dir"]
+
+
 def register() -> None:
-    for name, function in (("data_dir", data_dir), ("switch", switch), ("run_id", run_id)):
+    for name, function in (("data_dir", data_dir), ("switch", switch), ("run_id", run_id), ("output_dir", output_dir)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, function)

@@ -1,4 +1,4 @@
-"""`python -m replicate.verify RUN_DIR [--repeat K]`: re-run recorded repeats and say whether the bits match."""
+"""`replicate-verify RUN_DIR [--repeat K]` (or `python -m replicate.verify`): re-run recorded repeats and say whether the bits match."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from replicate.environment import fingerprint
+from replicate import cli
 from replicate.errors import ReplicateError
 from replicate.plan import RepeatSpec
 from replicate.store import CorruptRecord, RecordStore, write_atomic
@@ -134,7 +135,7 @@ def verify(run_dir: Path, repeats: Optional[list[int]] = None, threads: Optional
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m replicate.verify", description=__doc__)
+    parser = argparse.ArgumentParser(prog=cli.prog("replicate-verify", "replicate.verify"), description=__doc__)
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--repeat", type=int, action="append", help="repeat index to re-run (repeatable; default: all)")
     parser.add_argument("--threads", type=int, help="re-run with another thread count (the bits are then expected to differ)")
@@ -144,10 +145,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         results = verify(args.run_dir, args.repeat, args.threads)
     except ReplicateError as error:
-        print(f"replicate.verify: error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     if not results:
-        print("replicate.verify: no record could be verified (set aside, or only failed repeats)", file=sys.stderr)
+        print(f"{parser.prog}: no record could be verified (set aside, or only failed repeats)", file=sys.stderr)
         return 1
     for result in results:
         if result["match"]:

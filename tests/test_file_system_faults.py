@@ -130,7 +130,7 @@ def test_hydra_meeting_a_read_only_folder_gives_one_line(tmp_path, as_a_user, ca
         folder.chmod(0o700)
     assert result.returncode == 2
     # Hydra's mkdir of the run dir, or its log file (which logging.config wraps in a ValueError).
-    named = run_dir if case.startswith("a new") else run_dir / "__main__.log"
+    named = run_dir if case.startswith("a new") else run_dir / "replicate.log"
     assert _one_line(result) == (f"replicate: error: cannot use {named}: Permission denied (EACCES); fix: make "
                                  f"{folder} writable (chmod u+w {folder}) or {ANOTHER}")
 
@@ -218,7 +218,7 @@ def test_io_error_names_the_path_the_errno_and_the_fix_and_exits_1_for_a_disk_er
 
 
 def test_io_fault_finds_the_os_error_under_a_wrapper_and_places_a_nameless_one_in_the_run_dir(tmp_path):
-    log_file = str(tmp_path / "__main__.log")
+    log_file = str(tmp_path / "replicate.log")
     try:
         try:
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), log_file)

@@ -1,15 +1,16 @@
-"""`python -m replicate.report RUN_DIR [KEY=VALUE ...]`: rebuild every report file from the stored records, without
+"""`replicate-report RUN_DIR [KEY=VALUE ...]` (or `python -m replicate.report`): rebuild every report file from the stored records, without
 training; KEY=VALUE re-scores under other claims or report settings (e.g. report.tolerance=0.02)."""
 import argparse
 import logging
 import sys
 from pathlib import Path
 
+from replicate import cli
 from replicate.errors import ReplicateError
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m replicate.report", description=__doc__)
+    parser = argparse.ArgumentParser(prog=cli.prog("replicate-report", "replicate.report"), description=__doc__)
     parser.add_argument("run_dir", type=Path, help="a run directory written by 'python -m replicate' (run.json, records/)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                         help="scoring settings to change: report.confidence, report.tolerance, paper.reported.N.value, ...")
@@ -20,7 +21,7 @@ def main(argv=None) -> int:
     try:
         summary = write_report(args.run_dir, args.overrides)
     except ReplicateError as error:
-        print(f"replicate.report: error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     counts = summary["repeats"]
     print(f"{args.run_dir / 'report.md'}: {counts['completed']} completed of {counts['requested']} repeats")
