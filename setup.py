@@ -14,6 +14,10 @@ class BuildWithConfigsAndPapers(build_py):
     the checkout's conf/ and papers/ (replicate/resolvers.py, replicate/papers/__init__.py)."""
 
     def run(self):
+        if not getattr(self, "editable_mode", False):
+            # setuptools reuses build/lib: a module removed or moved since the last build (the old top-level
+            # papers/ package) would otherwise ride along into the new wheel.
+            shutil.rmtree(self.build_lib, ignore_errors=True)
         super().run()
         if getattr(self, "editable_mode", False):
             return

@@ -1,6 +1,8 @@
 """`replicate-check paper=NAME [overrides]` (or `python -m replicate.check ...`): validate a paper without training; one line per problem."""
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
 import tempfile
 from typing import Any
@@ -45,8 +47,10 @@ def check(cfg: DictConfig) -> None:
 
 def main() -> None:
     """The `replicate-check` console command (and `python -m replicate.check`)."""
-    # A check writes nothing: Hydra's run directory goes to a temporary folder.
-    sys.argv += [f"hydra.run.dir={tempfile.mkdtemp(prefix='replicate-check-')}", "hydra.output_subdir=null"]
+    # A check writes nothing: Hydra's run directory (its log file) goes to a temporary folder, removed on exit.
+    scratch = tempfile.mkdtemp(prefix="replicate-check-")
+    atexit.register(shutil.rmtree, scratch, True)
+    sys.argv += [f"hydra.run.dir={scratch}", "hydra.output_subdir=null"]
     cli.main(check)
 
 

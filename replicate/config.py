@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -148,7 +149,12 @@ class StrictKeys(Callback):
     not rewrite a finished run's .hydra/); settings_from_config checks again inside every job (sweeps included)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        check_schema(config, tuple(config.hydra.overrides.task))
+        try:
+            check_schema(config, tuple(config.hydra.overrides.task))
+        except ConfigError as error:
+            # Hydra turns a callback's exception into a warning and goes on; SystemExit is not an Exception.
+            print(f"replicate: error: {error}", file=sys.stderr)
+            raise SystemExit(error.exit_code) from error
 
 
 def check_schema(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> None:

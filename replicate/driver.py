@@ -15,6 +15,7 @@ and a `describe(size)` for the log line.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -25,7 +26,7 @@ from typing import Any, Callable, Optional
 from replicate.dataset import Dataset, pack
 from replicate.errors import ReplicateError
 from replicate.plan import RepeatSpec, tasks
-from replicate.progress import make_progress
+from replicate.progress import Terminal
 from replicate.store import RecordStore
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 EpochCallback = Callable[[int, int, dict], None]
 
 RESUME_HINT = "finished repeats are kept; fix: run the same command again to resume the missing repeats"
+
+
+def self_check_bar(index: int) -> str:
+    """What the self-check's re-run reports its epochs as: its own bar, not the original repeat's (both may train
+    at the same time, in two workers)."""
+    return f"self-check: repeat {index}"
 
 
 class WorkerLost(ReplicateError):
@@ -99,6 +106,11 @@ class Worker:
             if self.problems is None:
                 self.problems = model_problems(self.job.paper, self.data, self.job.threads, self.job.determinism)
             stop_on(self.problems, self.job.paper["name"])
+        if unit.selfcheck and on_epoch is not None:
+            report, bar = on_epoch, self_check_bar(unit.specs[0].index)
+
+            def on_epoch(repeat: int, epoch: int, logs: dict) -> None:
+                report(bar, epoch, logs)
         records = run_task(self.job.paper, list(unit.specs), self.data, on_epoch)
         self.units_run += 1
         return Result(records, os.getpid(), self.units_run - 1)
@@ -134,19 +146,36 @@ def executor_from(settings, store: RecordStore):
 
 
 def drive(settings, todo: list[RepeatSpec], store: RecordStore, executor=None, recheck: Optional[RepeatSpec] = None,
-          model_check: bool = False) -> Outcome:
+          model_check: bool = False, terminal: Optional[Terminal] = None) -> Outcome:
     """Train `todo` (and re-run `recheck`, the self-check, alongside) wherever `executor` runs units; every record
-    is written to `store` as its unit comes back. Raises WorkerLost when a worker died (finished records kept)."""
+    is written to `store` as its unit comes back. Raises WorkerLost when a worker died (finished records kept).
+    `terminal`: the run's screen (runner.run passes its own); default: one for this call, from settings.progress."""
+    with contextlib.ExitStack() as stack:
+        if terminal is None:
+            terminal = stack.enter_context(Terminal(settings.progress))
+        return _drive(settings, todo, store, executor, recheck, model_check, terminal)
+
+
+def _drive(settings, todo: list[RepeatSpec], store: RecordStore, executor, recheck: Optional[RepeatSpec],
+           model_check: bool, terminal: Terminal) -> Outcome:
     from replicate.environment import software_versions
     from replicate.executors.common import check_data_unchanged, load_data
 
-    executor = executor or executor_from(settings, store)
+    if executor is None:
+        executor = executor_from(settings, store)
+        log.debug("executor: %s (conf/executor/%s.yaml)", type(executor).__name__, settings.executor.get("name"))
+    else:
+        log.debug("executor: %s (passed in)", type(executor).__name__)
     data = load_data(settings.paper)
     check_data_unchanged(data, store)
     job = Job(settings.paper, settings.threads, settings.determinism, pack(data), model_check, software_versions())
     del data
     slots = executor.capacity(job)
     units = [Unit(tuple(unit)) for unit in tasks(todo, settings.replicas, slots)]
+    log.debug("executor capacity: %d unit(s) at once; %d repeat(s) to run as %d unit(s) (execution=%s, replicas=%s)",
+              slots, len(todo), len(units), todo[0].execution if todo else settings.execution, settings.replicas)
+    for unit in units:
+        log.debug("unit: %s%s", unit.label, " (a lockstep group)" if len(unit.specs) > 1 else "")
     if recheck is not None:
         # Second in line, so that with two or more workers it starts at once beside the unit holding the original
         # repeat, in another process (checked below: same process -> the runner re-runs it in a fresh one).
@@ -160,8 +189,12 @@ def drive(settings, todo: list[RepeatSpec], store: RecordStore, executor=None, r
              f", in {sum(not u.selfcheck for u in units)} lockstep groups" if grouped else "",
              ", with the self-check's re-run alongside" if recheck is not None else "")
     failure: Optional[BaseException] = None
-    with make_progress(settings.progress, len(todo), settings.headline, settings.paper["protocol"]["epochs"]) as progress:
+    if recheck is not None:
+        log.debug("self-check: repeat %d re-runs as a unit of its own (execution=%s), second in line",
+                  recheck.index, recheck.execution)
+    with terminal.progress(len(todo), settings.headline, settings.paper["protocol"]["epochs"]) as progress:
         try:
+            progress.starting(f"starting {executor.describe(size)}")
             executor.start(job, size, progress.epoch)
             pending, running = deque(units), 0
             while running or (pending and failure is None):  # after a loss: let running units finish, start none
@@ -179,12 +212,18 @@ def drive(settings, todo: list[RepeatSpec], store: RecordStore, executor=None, r
                     if unit.selfcheck:
                         outcome.recheck, outcome.recheck_pid = result.records[0], result.pid
                         outcome.recheck_fresh = result.units_before == 0
+                        progress.unit_done(self_check_bar(unit.specs[0].index))
+                        log.debug("self-check: the re-run of repeat %d came back from process %d",
+                                  unit.specs[0].index, result.pid)
                         continue
                     for record in result.records:
                         store.write(record)
                         outcome.ran_in[record["repeat"]] = result.pid
                         progress.finished(record)
+                    if recheck is not None and running and len(outcome.ran_in) == len(todo):
+                        progress.note(f"waiting for {Unit((recheck,), selfcheck=True).label}")
         finally:
+            progress.note("stopping the workers", logging.DEBUG)
             executor.close()
     if failure is not None:
         raise failure

@@ -55,7 +55,28 @@ def output_dir(*, _root_) -> str:
             del _root_["_run_dir"]
 
 
+def sweep_id() -> str:
+    """A short hash of a sweep's overrides as typed (order, hydra.* settings and the launcher aside): the default sweep directory,
+    stable so the same `-m` command resumes every configuration. Hydra resolves it first in the sweeper (this
+    process, before any job runs) and copies the resolver cache into each job's config, so every job, in this
+    process or a launcher's worker, gets that same value."""
+    import hashlib
+    import json
+    import sys
+
+    typed = sorted(arg for arg in sys.argv[1:]
+                   if not arg.startswith("-") and not arg.lstrip("+~").startswith(("hydra.", "hydra/")))
+    return hashlib.sha256(json.dumps(typed).encode()).hexdigest()[:12]
+
+
+def path_safe(text: str) -> str:
+    """One directory name from an override string: a config-group key ('paper/model=cnn_a') keeps its '/' out of the
+    path (it would nest the run directories), written as '.' like any other key path."""
+    return str(text).replace("/", ".")
+
+
 def register() -> None:
-    for name, function in (("data_dir", data_dir), ("switch", switch), ("run_id", run_id), ("output_dir", output_dir)):
+    for name, function in (("data_dir", data_dir), ("switch", switch), ("run_id", run_id), ("output_dir", output_dir),
+                           ("sweep_id", sweep_id), ("path_safe", path_safe)):
         if not OmegaConf.has_resolver(name):
-            OmegaConf.register_new_resolver(name, function)
+            OmegaConf.register_new_resolver(name, function, use_cache=name == "sweep_id")

@@ -15,6 +15,7 @@ from replicate.driver import Outcome, die_with_parent, drive
 from replicate.environment import software_versions
 from replicate.lock import holding_run_dir
 from replicate.plan import RepeatSpec, make_plan
+from replicate.progress import Terminal
 from replicate.runfile import SELF_CHECK_FILE, write_run_file
 from replicate.store import RecordStore, write_atomic
 
@@ -37,8 +38,18 @@ class RunOutcome:
 
 
 def plan_for(settings: RunSettings) -> list[RepeatSpec]:
-    return make_plan(settings.paper, settings.repeats, settings.seed, settings.threads, settings.determinism,
+    """The run's repeats; under hydra.verbose=true the log shows each one's identity and seeds (what a record must
+    match to be reused, and what `replicate-verify` re-runs from)."""
+    plan = make_plan(settings.paper, settings.repeats, settings.seed, settings.threads, settings.determinism,
                      software_versions(), settings.vary, settings.execution)
+    log.debug("plan: %d repeats of %s, master seed %d, threads=%d, determinism=%s, vary=%s, execution=%s",
+              len(plan), settings.paper["name"], settings.seed, settings.threads, settings.determinism,
+              "the paper's sources" if settings.vary is None else list(settings.vary), settings.execution)
+    for spec in plan:
+        log.debug("plan: repeat %d identity %s seeds %s%s", spec.index, spec.identity[:16],
+                  ", ".join(f"{source}={seed}" for source, seed in spec.seeds.items()),
+                  "".join(f"; {source} {note}" for source, note in spec.seed_notes.items()) if spec.index == 0 else "")
+    return plan
 
 
 def self_check_spec(settings: RunSettings, store: RecordStore, plan: list[RepeatSpec],
@@ -59,7 +70,7 @@ def self_check_spec(settings: RunSettings, store: RecordStore, plan: list[Repeat
     return dataclasses.replace(plan[index], execution="per_repeat")
 
 
-def finish_self_check(spec: RepeatSpec, store: RecordStore, outcome: Outcome) -> None:
+def finish_self_check(spec: RepeatSpec, store: RecordStore, outcome: Outcome, terminal: Optional[Terminal] = None) -> None:
     """Compare the re-run with the stored record and write selfcheck.json (what was compared, in words, included).
     When the re-run could not run in another process than the original (one worker, executor=serial), repeat it
     in a fresh process now (python -m replicate.verify), as a reviewer would."""
@@ -81,13 +92,22 @@ def finish_self_check(spec: RepeatSpec, store: RecordStore, outcome: Outcome) ->
                                                         f" in process {original})"))
         write_atomic(target, json.dumps([result], indent=1, default=str) + "\n")
         return
-    log.info("self-check: re-running repeat %d in a fresh process to compare its bits", spec.index)
-    result = subprocess.run(
-        [sys.executable, "-m", "replicate.verify", str(store.run_dir), "--repeat", str(spec.index), "--output", str(target)],
-        capture_output=True, text=True, preexec_fn=die_with_parent,  # dies with this process (kill -9 included)
-    )
+    with (terminal or Terminal(False)).phase(f"self-check: re-running repeat {spec.index} in a fresh process to "
+                                              "compare its bits"):
+        result = subprocess.run(
+            [sys.executable, "-m", "replicate.verify", str(store.run_dir), "--repeat", str(spec.index), "--output",
+             str(target)],
+            capture_output=True, text=True, preexec_fn=die_with_parent,  # dies with this process (kill -9 included)
+        )
     if result.returncode not in (0, 1):
         log.error("self-check could not run: %s", result.stderr.strip().splitlines()[-1:] or result.returncode)
+
+
+def load_phase(settings: RunSettings) -> str:
+    """What the screen says while the paper's data load: the loader, and that generated data take a while once."""
+    target = str(settings.paper["data"].get("_target_", "its loader"))
+    slow = "; synthetic data are generated on first use, which can take minutes" if "synthetic" in target else ""
+    return f"loading {settings.paper['name']}'s data ({target}{slow})"
 
 
 def dry_run_data(settings: RunSettings) -> None:
@@ -105,6 +125,12 @@ def dry_run_data(settings: RunSettings) -> None:
 def run(settings: RunSettings, executor=None) -> RunOutcome:
     """Run every repeat not already finished in the run directory, then write the report. `executor`: one made
     by hand (tests, notebooks); default: the one conf/executor/ names by `_target_`."""
+    with Terminal(settings.progress) as terminal:
+        return _run(settings, executor, terminal)
+
+
+def _run(settings: RunSettings, executor, terminal: Terminal) -> RunOutcome:
+    from replicate.executors.common import load_data
     from replicate.report import write_report
 
     run_dir = Path(settings.output_dir)
@@ -113,6 +139,10 @@ def run(settings: RunSettings, executor=None) -> RunOutcome:
     finished = {spec.index: store.usable(spec.index, spec.identity) for spec in plan}
     todo = [spec for spec in plan if finished[spec.index] is None]
     reused = len(plan) - len(todo)
+    for index, record in finished.items():
+        if record is not None:
+            log.debug("resume: repeat %d reused (identity %s matches its record, status %s)",
+                      index, plan[index].identity[:16], record["status"])
     if reused and not todo:
         log.info("re-scoring %d finished repeats in %s: nothing to train (claims and report settings are scoring only)",
                  reused, run_dir)
@@ -121,20 +151,24 @@ def run(settings: RunSettings, executor=None) -> RunOutcome:
     write_run_file(run_dir, settings)
 
     spec = self_check_spec(settings, store, plan, finished)
+    log.debug("self-check: %s", f"repeat {spec.index}" if spec is not None else "none to run")
     if todo or spec is not None:
         # A paper that has completed a repeat here is known to work.
         check = not any(record and record["status"] == "completed" for record in finished.values())
-        if check:
-            dry_run_data(settings)
         try:
-            outcome = drive(settings, todo, store, executor, recheck=spec, model_check=check)
+            with terminal.phase(load_phase(settings)):
+                load_data(settings.paper)  # kept: the dry run and the driver reuse it
+            if check:
+                dry_run_data(settings)
+            outcome = drive(settings, todo, store, executor, recheck=spec, model_check=check, terminal=terminal)
         finally:
             from replicate.executors.common import forget_data
 
             forget_data()
         if spec is not None:
-            finish_self_check(spec, store, outcome)
-    summary = write_report(run_dir)
+            finish_self_check(spec, store, outcome, terminal)
+    with terminal.phase("writing the report (summary.json, results.csv, report.md, report.html, plots)"):
+        summary = write_report(run_dir)
     counts = summary["repeats"]
     outcome = RunOutcome(
         run_dir=run_dir,
@@ -145,5 +179,5 @@ def run(settings: RunSettings, executor=None) -> RunOutcome:
         reused=reused,
         summary=summary,
     )
-    log.info("report: %s", run_dir / "report.md")
+    terminal.verdicts(summary, run_dir)
     return outcome

@@ -108,9 +108,28 @@ def io_fault(error: BaseException, run_dir: Optional[str | os.PathLike] = None) 
     return None
 
 
+def _umask() -> int:
+    """The process's current umask, read without changing it: /proc/self/status on Linux (os.umask can only read it
+    by setting it, which would race with other threads creating files); elsewhere the value read at import."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return _IMPORT_UMASK
+
+
+_IMPORT_UMASK = os.umask(0o022)
+os.umask(_IMPORT_UMASK)
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file in the same folder, fsync, then rename: readers see all or nothing.
 
+    The file gets the mode a plain open(path, "w") would give (0o666 less the umask), not mkstemp's private 0600:
+    reports, records and run.json are for the team's tools and colleagues as much as the PNGs beside them.
     A fault (a full disk, no permission, a file in the way) leaves any earlier file at `path` as it was, removes the
     temporary file and raises io_error's one line.
     """
@@ -120,6 +139,11 @@ def write_atomic(path: Path, text: str) -> None:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
         raise io_error(path, error) from error
+    try:
+        # By name, not os.fchmod(handle): the mode belongs to the file that will be renamed into place.
+        os.chmod(temporary, 0o666 & ~_umask())
+    except OSError:
+        pass  # a file system without Unix modes (some network or FUSE mounts): the file is still written
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)

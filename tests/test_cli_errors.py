@@ -26,6 +26,14 @@ CASES = [
     (["selfcheck.repeat=-1", "repeats=5"], ["selfcheck.repeat=-1", "0..4", "fix"]),
     # a claim on the wrong scale
     (["paper.reported.0.values=[-0.5,0.1]"], ["paper.reported[0].values[0]=-0.5", ">= 0", "fix"]),
+    # strict overrides: a typo at the top level, a key added with + that the schema lacks, one removed with ~
+    (["repats=3"], ["'repats'", "repats=3", "did you mean 'repeats'"]),
+    (["+repats=3"], ["'repats'", "+repats=3", "did you mean 'repeats'"]),
+    (["+unknown=1"], ["'unknown'", "+unknown=1", "valid keys under the top level", "repeats"]),
+    (["+paper.protocol.foo=1"], ["'paper.protocol.foo'", "+paper.protocol.foo=1", "valid keys under paper.protocol", "epochs"]),
+    (["+paper.reported.0.vlaue=0.1"], ["'paper.reported.0.vlaue'", "did you mean 'paper.reported.0.value'"]),
+    (["~seed"], ["'seed'", "~seed", "seed=VALUE"]),
+    (["~paper.protocol.epochs"], ["'paper.protocol.epochs'", "~paper.protocol.epochs", "paper.protocol.epochs=VALUE"]),
 ]
 
 
@@ -40,3 +48,25 @@ def test_bad_input_exits_nonzero_with_one_line(tmp_path, overrides, words):
         assert word in lines[0], lines[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "records").exists()
+
+
+def test_a_refused_override_leaves_a_finished_run_dir_as_it_was(tmp_path):
+    """Checked before Hydra writes anything: the run's .hydra/ and log are not rewritten by a command it refuses."""
+    run_dir = tmp_path / "run"
+    first = run_cli(["repeats=2", "paper.protocol.epochs=2", "executor=serial", "selfcheck.enabled=false",
+                     f"hydra.run.dir={run_dir}"], timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
+    refused = run_cli(["+repats=3", f"hydra.run.dir={run_dir}"], timeout=120)
+    assert refused.returncode == 2 and "did you mean 'repeats'" in refused.stderr, refused.stderr
+    assert {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()} == before
+
+
+def test_cfg_job_resolve_prints_the_run_directory_the_command_would_use(tmp_path):
+    command = ["repeats=1", "paper.protocol.epochs=1", "executor=serial", "selfcheck.enabled=false"]
+    shown = run_cli(["--cfg", "job", "--resolve", *command], cwd=tmp_path, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    (line,) = [line for line in shown.stdout.splitlines() if line.startswith("output_dir:")]
+    run = run_cli(command, cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (tmp_path / line.split(":", 1)[1].strip() / "run.json").is_file()  # the same directory the run used

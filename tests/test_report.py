@@ -85,19 +85,6 @@ def test_html_renders_tables_and_images_in_headless_chromium(run_dir, tmp_path):
     assert colours is not None and len(colours) > 500  # plots rendered: far more colours than text on white
 
 
-@pytest.mark.slow
-def test_a_sweep_writes_the_sweep_report(tmp_path):
-    sweep = tmp_path / "sweep"
-    result = run_cli(["-m", *SMALL, "repeats=3", "paper.protocol.epochs=3,6", f"hydra.sweep.dir={sweep}"])
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = (sweep / "sweep_report.md").read_text()
-    assert "paper.protocol.epochs=3" in report and "paper.protocol.epochs=6" in report
-    assert "## Pairwise comparisons" in report and "welch_p_holm" in report
-    assert (sweep / "sweep.png").stat().st_size > 0
-    summary = json.loads((sweep / "sweep_summary.json").read_text())
-    assert len(summary["configurations"]) == 2 and len(summary["pairwise"]) == 1
-
-
 def test_sweep_pairwise_survives_a_zero_spread_configuration():
     from replicate.report.sweep import pairwise
 

@@ -113,7 +113,7 @@ def test_sweep_report_leaves_out_a_summary_older_than_run_json(tmp_path):
     stale = sweep / "paper.protocol.epochs=6"
     save_run_file(stale, {**read_run_file(stale), "report": {**read_run_file(stale)["report"], "confidence": 0.8}})
     text = write_sweep_report(sweep).read_text()
-    assert "## Configurations left out" in text and "python -m replicate.report" in text
+    assert "## Configurations left out" in text and "replicate-report" in text
     summary = json.loads((sweep / "sweep_summary.json").read_text())
     assert [c["name"] for c in summary["configurations"]] == ["paper.protocol.epochs=3"]
     assert summary["left_out"][0]["name"] == "paper.protocol.epochs=6"

@@ -1,6 +1,7 @@
 """The wheel (what `pip install .` and `pip install git+URL` build) carries the configs and runs from any directory."""
 from __future__ import annotations
 
+import json
 import site
 import subprocess
 import sys
@@ -14,16 +15,47 @@ from conftest import ROOT, cli_env
 pytestmark = pytest.mark.slow
 
 
-def test_a_wheel_installed_in_a_fresh_venv_runs_a_paper_from_an_empty_directory(tmp_path):
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel `pip install .` builds from this checkout."""
+    dist = tmp_path_factory.mktemp("dist")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-3000:]
-    (wheel,) = (tmp_path / "dist").glob("replicate-*.whl")
+    (path,) = dist.glob("replicate-*.whl")
+    return path
+
+
+def _resolved(requirement: str, report: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "-q",
+                             "--report", str(report), requirement], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_the_gpu_extra_brings_gpu_tensorflow_and_never_tensorflow_cpu(wheel, tmp_path):
+    """pip's own resolution (a dry run, so nothing is installed), for the three ways to install."""
+    extras = {"": "", "cpu": "[cpu]", "gpu": "[gpu]"}
+    running = {name: _resolved(f"replicate{extra} @ {wheel.as_uri()}", tmp_path / f"{name or 'base'}.json")
+               for name, extra in extras.items()}
+    resolved = {}
+    for name, process in running.items():
+        _, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr[-3000:]
+        report = json.loads((tmp_path / f"{name or 'base'}.json").read_text())
+        resolved[name] = {item["metadata"]["name"].lower().replace("_", "-") for item in report["install"]}
+    tensorflow = {"tensorflow", "tensorflow-cpu"}
+    assert resolved["cpu"] & tensorflow == {"tensorflow-cpu"} and not any(n.startswith("nvidia-") for n in resolved["cpu"])
+    assert resolved["gpu"] & tensorflow == {"tensorflow"} and {"nvidia-cudnn-cu12", "nvidia-cublas-cu12"} <= resolved["gpu"]
+    assert not resolved[""] & tensorflow  # neither build unless asked for: the command then names both extras
+    assert resolved[""] | {"tensorflow-cpu"} <= resolved["cpu"]
+
+
+def test_a_wheel_installed_in_a_fresh_venv_runs_a_paper_from_an_empty_directory(wheel, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     shipped = {name.split("replicate/conf/", 1)[1] for name in names if name.startswith("replicate/conf/")}
     in_repo = {str(path.relative_to(ROOT / "conf")) for path in (ROOT / "conf").rglob("*.yaml")}
     assert in_repo and shipped == in_repo  # every config, at the same place below conf/
-    assert any(name.startswith("papers/tmd_cnn/") for name in names)
+    assert "replicate/papers/tmd_cnn/model.py" in names and "replicate/papers/__init__.py" in names
+    assert not any(name.startswith("papers/") for name in names)  # no top-level 'papers' package to clash
 
     # A fresh venv that sees the dependencies already installed here (TensorFlow etc.; CI runs inside a venv, so not
     # --system-site-packages) but not this checkout: a path line in a .pth adds those folders without running their
@@ -43,7 +75,8 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_paper_from_an_empty_directory(
                            cwd=empty, capture_output=True, text=True, env=cli_env(), timeout=120)
     module, conf = where.stdout.split()
     assert module.startswith(str(venv)) and conf.startswith(str(venv)), where.stdout  # not the checkout
-    run = subprocess.run([str(python), "-m", "replicate", "repeats=2", "paper.protocol.epochs=2"], cwd=empty,
+    # The console command the wheel installed, as a user types it.
+    run = subprocess.run([str(venv / "bin" / "replicate"), "repeats=2", "paper.protocol.epochs=2"], cwd=empty,
                          capture_output=True, text=True, env=cli_env(), timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     (report,) = (empty / "outputs" / "mlp_sequence").glob("*/report.md")

@@ -66,6 +66,11 @@ class LocalExecutor:
         self.shared = save_packed(job.data, self.run_dir / ".shared-data")
         # Workers start with this environment: a fixed string-hash seed in each of them.
         os.environ.setdefault("PYTHONHASHSEED", "0")
+        if multiprocessing.get_start_method(allow_none=True) not in (None, "fork", "spawn", "forkserver"):
+            # Inside a joblib (loky) worker, e.g. a sweep under hydra/launcher=joblib: the default start method is
+            # loky's own, which a child spawned by the standard library cannot set up ("cannot find context for
+            # 'loky'"). This process only runs our task, so the standard spawn becomes its default.
+            multiprocessing.set_start_method("spawn", force=True)
         context = multiprocessing.get_context("spawn")
         cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
         self.events = context.Queue()

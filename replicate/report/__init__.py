@@ -15,6 +15,7 @@ from replicate.report.markdown import render_markdown
 from replicate.report.plots import make_plots
 from replicate.report.summary import build_summary
 from replicate.runfile import SELF_CHECK_FILE, read_run_file, save_run_file
+from replicate.runs import ID_COLUMNS, run_id
 from replicate.seeding import SOURCES
 from replicate.store import RecordStore, write_atomic
 
@@ -25,11 +26,15 @@ def load_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
     return RecordStore(run_dir).checked(run_identities(run))
 
 
-def results_table(paper: dict, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per repeat: status, seeds, kept epoch, metrics, hashes, time (the report's raw rows)."""
+def results_table(run: dict[str, Any], records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per repeat: run id, paper, status, seeds, kept epoch, metrics, hashes, time (results.csv's rows, and
+    replicate.load_runs's). The run id and paper lead every row so that tables of several runs concatenate into one
+    that still tells them apart (a spreadsheet, pandas, a database import)."""
+    paper, identity = run["paper"], run_id(run)
     rows = []
     for record in sorted(records, key=lambda r: r["repeat"]):
-        row: dict[str, Any] = {"repeat": record["repeat"], "status": record["status"]}
+        row: dict[str, Any] = {"run_id": identity, "paper": paper["name"], "repeat": record["repeat"],
+                               "status": record["status"]}
         row.update({f"seed_{source}": record["seeds"].get(source) for source in SOURCES})
         row.update({column: record["metrics"].get(column) for column in metric_columns(paper)})
         row["kept_epoch"] = record.get("kept_epoch")
@@ -55,9 +60,10 @@ def write_report(run_dir: str | Path, overrides: list[str] | None = None) -> dic
     selfcheck_path = run_dir / SELF_CHECK_FILE
     selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None
     summary = _clean(build_summary(run, records, selfcheck, RecordStore(run_dir).set_aside_files()))
-    table = results_table(run["paper"], records)
+    table = results_table(run, records)
     figures = make_plots(summary, records, run_dir)
-    markdown = render_markdown(summary, table, figures)
+    # report.md is about one run of one paper: the same run id and paper name in every row of its table say nothing.
+    markdown = render_markdown(summary, table.drop(columns=list(ID_COLUMNS), errors="ignore"), figures)
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True, default=_json_default) + "\n")
     write_atomic(run_dir / "results.csv", table.to_csv(index=False))
     write_atomic(run_dir / "report.md", markdown)

@@ -10,7 +10,13 @@ import numpy as np
 from replicate import metrics as metric_functions
 from replicate import stats, verdict
 from replicate.config import headline_column, metric_columns
+from replicate.runs import run_id
 from replicate.seeding import SOURCES
+
+
+# summary.json's layout: bump it when a key is renamed, moved or changes meaning (adding a key does not), so a tool
+# reading many runs' summaries can tell which layout each one has.
+SUMMARY_SCHEMA = 1
 
 
 def _finite(values) -> list[float]:
@@ -191,7 +197,12 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
             "repeats_needed": stats.repeats_needed(std, report["tolerance"], report["confidence"]),
         }
 
+    from replicate import __version__
+
     return {
+        "schema_version": SUMMARY_SCHEMA,
+        "replicate_version": __version__,
+        "run_id": run_id(run),
         "paper": {
             "name": paper["name"],
             "citation": paper["citation"],

@@ -15,19 +15,29 @@ from replicate.config import headline_column
 from replicate.report import load_records
 from replicate.report.markdown import fmt, fmt_interval, percent, table
 from replicate.report.summary import metric_values
-from replicate.runfile import RUN_FILE, read_run_file
+from replicate.runfile import job_overrides, natural_key, read_run_file, run_dirs, swept_keys
 from replicate.store import write_atomic
 
 log = logging.getLogger(__name__)
 
 
 def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """Each configuration's name (its override string), headline column and values (from run.json and its records,
-    repeat order), confidence (run.json's report.confidence) and summary; and the configurations left out (no
-    summary.json, or one computed at another confidence than run.json's), each with the reason and the fix."""
+    """Each configuration (every run directory below `sweep_dir`, at any depth): its name (the swept keys only, e.g.
+    `paper/model=cnn_e`), headline column and values (from run.json and its records, repeat order), confidence
+    (run.json's report.confidence) and summary, in natural order of the swept values (8 before 32); and the
+    configurations left out (no summary.json, or one computed at another confidence than run.json's), each with
+    the reason and the fix."""
+    found = [(run_dir, job_overrides(run_dir)) for run_dir in run_dirs(sweep_dir)]
+    keys = swept_keys([overrides for _, overrides in found])
+
+    def name(run_dir: Path, overrides: dict[str, str]) -> str:
+        if keys and all(key in overrides for key in keys):
+            return ", ".join(f"{key}={overrides[key]}" for key in keys)
+        return run_dir.relative_to(sweep_dir).as_posix() if run_dir != sweep_dir else run_dir.name
+
+    found.sort(key=lambda item: ([natural_key(item[1].get(key, "")) for key in keys], str(item[0])))
     runs, left_out = [], []
-    for run_path in sorted(sweep_dir.glob(f"*/{RUN_FILE}")):
-        run_dir = run_path.parent
+    for run_dir, overrides in found:
         run = read_run_file(run_dir)
         confidence = run["report"]["confidence"]
         summary_path = run_dir / "summary.json"
@@ -36,12 +46,13 @@ def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]
         if summary is None or summary["settings"]["confidence"] != confidence:
             why = "no summary.json" if summary is None else (
                 f"summary.json was computed at confidence {summary['settings']['confidence']}, run.json says {confidence}")
-            left_out.append({"name": run_dir.name, "why": why, "fix": f"python -m replicate.report {run_dir}"})
-            log.warning("sweep report: %s left out: %s; fix: python -m replicate.report %s", run_dir, why, run_dir)
+            left_out.append({"name": name(run_dir, overrides), "why": why, "fix": f"replicate-report {run_dir}"})
+            log.warning("sweep report: %s left out: %s; fix: replicate-report %s", run_dir, why, run_dir)
             continue
         column = headline_column(run["paper"])
-        runs.append({"name": run_dir.name, "dir": run_dir, "summary": summary, "column": column,
-                     "confidence": confidence, "values": metric_values(load_records(run_dir, run), column)})
+        runs.append({"name": name(run_dir, overrides), "dir": run_dir, "summary": summary, "column": column,
+                     "confidence": confidence, "values": metric_values(load_records(run_dir, run), column),
+                     "overrides": {key: overrides.get(key) for key in keys}})
     return runs, left_out
 
 
@@ -79,10 +90,10 @@ def write_sweep_report(sweep_dir: Path) -> Path | None:
         verdicts = "; ".join(f"{c['label']}: {c.get('verdict_label', c['verdict'])}" for c in run["summary"]["claims"]) or "—"
         counts = run["summary"]["repeats"]
         interval = fmt_interval(metric.get("ci_t"))
-        rows.append([f"`{run['name']}`", f"`{run['column']}`", f"{counts['completed']}/{counts['requested']}",
+        rows.append([f"`{run['name']}`", f"`{run['dir'].relative_to(sweep_dir).as_posix()}`", f"`{run['column']}`", f"{counts['completed']}/{counts['requested']}",
                      f"{fmt(metric.get('mean'))} ± {fmt(metric.get('std'))}",
                      interval if len(levels) <= 1 else f"{interval} ({percent(run['confidence'])})", verdicts])
-    lines.append(table(["configuration", "metric", "completed", "mean ± std", interval_header, "verdicts"], rows))
+    lines.append(table(["configuration", "directory", "metric", "completed", "mean ± std", interval_header, "verdicts"], rows))
     if left_out:
         lines += ["", "## Configurations left out", ""]
         lines.append(table(["configuration", "why", "fix"], [[f"`{r['name']}`", r["why"], f"`{r['fix']}`"] for r in left_out]))
@@ -97,7 +108,8 @@ def write_sweep_report(sweep_dir: Path) -> Path | None:
     path = sweep_dir / "sweep_report.md"
     write_atomic(path, "\n".join(lines) + "\n")
     write_atomic(sweep_dir / "sweep_summary.json", json.dumps(
-        {"configurations": [{"name": r["name"], "column": r["column"], "confidence": r["confidence"], "values": r["values"],
+        {"configurations": [{"name": r["name"], "directory": r["dir"].relative_to(sweep_dir).as_posix(),
+                             "overrides": r["overrides"], "column": r["column"], "confidence": r["confidence"], "values": r["values"],
                              "metric": r["summary"]["metrics"].get(r["column"]),
                              "claims": [{"label": c["label"], "verdict": c.get("verdict_label", c["verdict"])} for c in r["summary"]["claims"]]}
                             for r in runs],
@@ -112,13 +124,17 @@ def _plot(runs: list[dict[str, Any]], path: Path) -> Path | None:
     from replicate.report.plots import pyplot, save
 
     plt = pyplot()
-    figure, axis = plt.subplots(figsize=(max(4, 1.6 * len(runs)), 3.8))
+    # One line per swept key under each box: short labels, and the figure grows with them instead of squashing.
+    labels = [(run["name"] or "(defaults)").replace(", ", "\n") for run in runs]
+    tall = max(label.count("\n") + 1 for label in labels)
+    wide = max(len(line) for label in labels for line in label.split("\n"))
+    figure, axis = plt.subplots(figsize=(min(24, max(4.5, len(runs) * max(1.2, 0.075 * wide))), 3.6 + 0.22 * tall))
     data = [run["values"] or [np.nan] for run in runs]
     axis.boxplot(data, showfliers=False)
     rng = np.random.default_rng(0)
     for position, values in enumerate(data, start=1):
         axis.scatter(position + rng.uniform(-0.12, 0.12, len(values)), values, s=12, alpha=0.7)
-    axis.set_xticks(range(1, len(runs) + 1), [run["name"] or "(defaults)" for run in runs], rotation=20, ha="right", fontsize=7)
+    axis.set_xticks(range(1, len(runs) + 1), labels, fontsize=8)
     axis.set_ylabel(runs[0]["column"])
     return save(figure, path)
 
