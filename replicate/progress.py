@@ -106,8 +106,8 @@ class Terminal:
 
     Live (a terminal, or progress=true): one rich Console for everything; Python logging's console handlers
     (Hydra's, from hydra/job_logging) are swapped for a ConsoleHandler on it and fd 2 is piped through it while
-    the run lasts, then restored, so every line prints above the live part. Each phase shows a spinner with its
-    elapsed time; the repeats show bars (RichProgress); the run ends with a verdict table and the report paths.
+    the run lasts, then restored, so every line prints above the live part. Each phase shows a spinner (rich has no
+    timer for it); the repeats show bars (RichProgress); the run ends with a verdict table and the report paths.
     Not live: each phase is one log line, the repeats one line each (LogProgress), the verdicts plain lines."""
 
     def __init__(self, enabled: Optional[bool], console=None):

@@ -56,6 +56,32 @@ def read_records(run_dir: Path) -> dict[int, dict]:
     return {int(p.stem.split("-")[1]): json.loads(p.read_text()) for p in sorted((run_dir / "records").glob("repeat-*.json"))}
 
 
+SMALL_RUN = ["repeats=3", "paper.protocol.epochs=2", "selfcheck.enabled=false", "executor=serial"]
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> Path:
+    """One small real run of the default paper (3 repeats, 2 epochs, serial), made under umask 022 as from a usual
+    login shell, shared by the tests that only read a run (its files, modes, ids, load_runs, the MLflow export)."""
+    path = tmp_path_factory.mktemp("small-run") / "run"
+    result = subprocess.run(["sh", "-c", 'umask 022 && exec "$@"', "sh", sys.executable, "-m", "replicate", *SMALL_RUN,
+                             f"hydra.run.dir={path}"], cwd=ROOT, env=cli_env(), capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_sweep(tmp_path_factory) -> tuple[Path, list[str], subprocess.CompletedProcess]:
+    """One real sweep typed as a user would, in its own folder (the default sweep dir below it): three configurations
+    of the default paper listed out of order. (cwd, the command's arguments, its result), shared by read-only tests."""
+    cwd = tmp_path_factory.mktemp("small-sweep")
+    args = ["-m", "executor=serial", "selfcheck.enabled=false", "repeats=2", "paper.protocol.epochs=12,2,6"]
+    result = run_cli(args, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd, args, result
+
+
 @pytest.fixture
 def data_dir(tmp_path_factory, monkeypatch):
     """A private data folder so tests never write into the project's data/."""

@@ -29,9 +29,6 @@ CASES = [
     # strict overrides: a typo at the top level, a key added with + that the schema lacks, one removed with ~
     (["repats=3"], ["'repats'", "repats=3", "did you mean 'repeats'"]),
     (["+repats=3"], ["'repats'", "+repats=3", "did you mean 'repeats'"]),
-    (["+unknown=1"], ["'unknown'", "+unknown=1", "valid keys under the top level", "repeats"]),
-    (["+paper.protocol.foo=1"], ["'paper.protocol.foo'", "+paper.protocol.foo=1", "valid keys under paper.protocol", "epochs"]),
-    (["+paper.reported.0.vlaue=0.1"], ["'paper.reported.0.vlaue'", "did you mean 'paper.reported.0.value'"]),
     (["~seed"], ["'seed'", "~seed", "seed=VALUE"]),
     (["~paper.protocol.epochs"], ["'paper.protocol.epochs'", "~paper.protocol.epochs", "paper.protocol.epochs=VALUE"]),
 ]
@@ -48,6 +45,27 @@ def test_bad_input_exits_nonzero_with_one_line(tmp_path, overrides, words):
         assert word in lines[0], lines[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "records").exists()
+
+
+@pytest.mark.parametrize("override,words", [
+    ("+unknown=1", ["'unknown'", "+unknown=1", "valid keys under the top level", "repeats"]),
+    ("+paper.protocol.foo=1", ["'paper.protocol.foo'", "+paper.protocol.foo=1", "valid keys under paper.protocol", "epochs"]),
+    ("+paper.reported.0.vlaue=0.1", ["'paper.reported.0.vlaue'", "did you mean 'paper.reported.0.value'"]),
+    ("+paper.model.extra_argument=2", []),  # free-form: the builder's own arguments (checked against its signature)
+    ("+executor.resources.GPU=1", []),
+])
+def test_keys_added_with_plus_are_checked_against_the_schema(override, words):
+    """The same check the command runs (tests above show its one line and exit 2), for more keys, in-process."""
+    from conftest import compose_config
+    from replicate.config import schema_problems
+
+    problems = schema_problems(compose_config([override]), (override,))
+    if not words:
+        assert problems == []
+        return
+    (problem,) = problems
+    for word in words:
+        assert word in problem, problem
 
 
 def test_a_refused_override_leaves_a_finished_run_dir_as_it_was(tmp_path):

@@ -18,11 +18,8 @@ SMALL = ["paper.protocol.epochs=2", "selfcheck.enabled=false", "executor=serial"
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("mlflow") / "run"
-    result = run_cli(["repeats=3", *SMALL, f"hydra.run.dir={path}"])
-    assert result.returncode == 0, result.stderr[-3000:]
-    return path
+def run_dir(small_run):
+    return small_run  # conftest: 3 repeats, 2 epochs, serial (the export only reads it)
 
 
 @pytest.fixture(scope="module")

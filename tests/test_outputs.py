@@ -27,19 +27,14 @@ def run_under_umask(umask: str, args: list[str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("outputs") / "run"
-    result = run_under_umask("022", ["repeats=3", *SMALL, f"hydra.run.dir={path}"])
-    assert result.returncode == 0, result.stderr[-3000:]
-    return path
+def run_dir(small_run):
+    return small_run  # conftest: 3 repeats, 2 epochs, serial, made under umask 022
 
 
 @pytest.fixture(scope="module")
-def sweep_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("outputs") / "sweep"
-    result = run_cli(["-m", "repeats=2", "paper.protocol.epochs=2,3", "selfcheck.enabled=false", "executor=serial",
-                      f"hydra.sweep.dir={path}"])
-    assert result.returncode == 0, result.stderr[-3000:]
+def sweep_dir(small_sweep):
+    cwd, _, _ = small_sweep  # conftest: paper.protocol.epochs=12,2,6, 2 repeats each, in the default sweep dir
+    (path,) = (cwd / "outputs" / "multirun" / "mlp_sequence").iterdir()
     return path
 
 
@@ -98,13 +93,13 @@ def test_load_runs_of_one_run_is_results_csv_with_its_directory(run_dir):
     pd.testing.assert_frame_equal(frame.drop(columns="run_dir"), csv, check_dtype=False)
 
 
-@pytest.mark.slow  # a real two-configuration sweep: about 15 s on two shared cores
+@pytest.mark.slow  # a real three-configuration sweep (shared with tests/test_sweeps.py)
 def test_load_runs_of_a_sweep_has_a_column_per_swept_key(sweep_dir):
     frame = replicate.load_runs(sweep_dir)
     assert list(frame.columns[:6]) == ["run_id", "paper", "run_dir", "paper.protocol.epochs", "repeat", "status"]
     assert "repeats" not in frame.columns  # the same in every job: not an axis of the sweep
-    assert len(frame) == 4 and frame["run_id"].nunique() == 2 and frame["run_dir"].nunique() == 2
-    assert sorted(frame["paper.protocol.epochs"]) == [2, 2, 3, 3]  # YAML scalars, not text
+    assert len(frame) == 6 and frame["run_id"].nunique() == 3 and frame["run_dir"].nunique() == 3
+    assert sorted(frame["paper.protocol.epochs"]) == [2, 2, 6, 6, 12, 12]  # YAML scalars, not text
     for run_dir, rows in frame.groupby("run_dir"):
         summary = json.loads((Path(run_dir) / "summary.json").read_text())
         assert set(rows["run_id"]) == {summary["run_id"]} and list(rows["repeat"]) == [0, 1]

@@ -9,31 +9,26 @@ from conftest import read_records, run_cli
 
 pytestmark = pytest.mark.slow
 
-SMALL = ["executor=serial", "selfcheck.enabled=false", "repeats=3"]
-
-
 def _rows(report: str) -> list[str]:
     """The configuration column of the first table (not the pairwise one below it)."""
     return re.findall(r"^\| `([^`]+)` \| `", report.split("## Pairwise")[0], re.M)
 
 
-def test_a_sweep_is_labelled_by_its_swept_key_in_natural_order_and_the_same_command_resumes_it(tmp_path):
-    command = ["-m", *SMALL, "paper.protocol.epochs=12,3,6"]
-    first = run_cli(command, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr[-3000:]
-    (sweep,) = (tmp_path / "outputs" / "multirun" / "mlp_sequence").iterdir()  # no timestamp: a hash of the overrides
+def test_a_sweep_is_labelled_by_its_swept_key_in_natural_order_and_the_same_command_resumes_it(small_sweep):
+    cwd, command, _ = small_sweep  # conftest: -m ... repeats=2 paper.protocol.epochs=12,2,6, in the default sweep dir
+    (sweep,) = (cwd / "outputs" / "multirun" / "mlp_sequence").iterdir()  # no timestamp: a hash of the overrides
     assert re.fullmatch(r"[0-9a-f]{12}", sweep.name)
     report = (sweep / "sweep_report.md").read_text()
-    # Only the swept key tells the rows apart (not repeats=3, executor=serial, ...), and 3 < 6 < 12 as numbers.
-    assert _rows(report) == ["paper.protocol.epochs=3", "paper.protocol.epochs=6", "paper.protocol.epochs=12"]
+    # Only the swept key tells the rows apart (not repeats=2, executor=serial, ...), and 2 < 6 < 12 as numbers.
+    assert _rows(report) == ["paper.protocol.epochs=2", "paper.protocol.epochs=6", "paper.protocol.epochs=12"]
     summary = json.loads((sweep / "sweep_summary.json").read_text())
-    assert [c["overrides"] for c in summary["configurations"]] == [{"paper.protocol.epochs": v} for v in ("3", "6", "12")]
+    assert [c["overrides"] for c in summary["configurations"]] == [{"paper.protocol.epochs": v} for v in ("2", "6", "12")]
     assert len(summary["pairwise"]) == 3 and (sweep / "sweep.png").stat().st_size > 0
     before = {c["directory"]: read_records(sweep / c["directory"]) for c in summary["configurations"]}
 
-    again = run_cli(command, cwd=tmp_path)  # the same sweep typed again: same directory, nothing retrained
+    again = run_cli(command, cwd=cwd)  # the same sweep typed again: same directory, nothing retrained
     assert again.returncode == 0, again.stderr[-3000:]
-    assert [p.name for p in (tmp_path / "outputs" / "multirun" / "mlp_sequence").iterdir()] == [sweep.name]
+    assert [p.name for p in (cwd / "outputs" / "multirun" / "mlp_sequence").iterdir()] == [sweep.name]
     output = again.stdout + again.stderr
     assert output.count("nothing to train") == 3, output[-3000:]
     assert {name: read_records(sweep / name) for name in before} == before

@@ -2,6 +2,8 @@
 import hashlib
 import math
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +229,26 @@ def test_synthetic_loader_generates_once_then_hits_the_cache(tmp_path, monkeypat
     key = data.cache_key(root)
     next(root.rglob("*.plt")).write_text("changed")
     assert data.cache_key(root) != key
+
+
+def test_a_tree_another_process_generated_meanwhile_is_used_not_an_error(tmp_path, monkeypatch):
+    """Two jobs of a parallel sweep generating the same synthetic tree: the one that renames second uses the first's."""
+    root = tmp_path / "syn"
+    generate = synthetic.generate
+
+    def generate_while_another_process_finishes_first(staging, **settings):
+        other = subprocess.run([sys.executable, "-c", "import sys; from replicate.papers.tmd_cnn import synthetic; "
+                                "synthetic.ensure(sys.argv[1], num_segments=50)", str(root)],
+                               capture_output=True, text=True, timeout=300)
+        assert other.returncode == 0, other.stderr
+        return generate(staging, **settings)
+
+    monkeypatch.setattr(synthetic, "generate", generate_while_another_process_finishes_first)
+    theirs = sorted(path.name for path in root.rglob("*")) if root.exists() else None
+    summary = synthetic.ensure(root, num_segments=50)
+    assert theirs is None and summary["num_segments"] == 50
+    assert not list(tmp_path.glob(".syn.*"))  # our staging copy is gone; the tree in place is the other process's
+    assert (root / "synthetic.json").is_file()
 
 
 def test_a_foreign_folder_is_never_overwritten(tmp_path):

@@ -84,10 +84,10 @@ def test_grouping_and_process_never_change_a_replicas_bits(external, vectorized)
 
 
 def test_thirty_repeats_two_paths_same_distribution(tmp_path):
-    """mlp_sequence, 30 repeats, 20 epochs, by both paths. Stated test: each repeat's test MSE agrees within a
+    """mlp_sequence, 30 repeats, 8 epochs, by both paths. Stated test: each repeat's test MSE agrees within a
     relative 1e-6 (here exactly), and the two samples of 30 are indistinguishable by a two-sample
     Kolmogorov-Smirnov test and a Mann-Whitney U test (p > 0.05)."""
-    common = ["paper=mlp_sequence", "repeats=30", "paper.protocol.epochs=20", "selfcheck.enabled=false"]
+    common = ["paper=mlp_sequence", "repeats=30", "paper.protocol.epochs=8", "selfcheck.enabled=false"]
     runs = {}
     for path in ("per_repeat", "vectorized"):
         run_dir = tmp_path / path

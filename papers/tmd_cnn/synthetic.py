@@ -169,7 +169,13 @@ def ensure(root: str | Path, seed: int = 0, num_segments: int = 32000) -> dict:
     try:
         summary = generate(staging, seed=seed, num_segments=num_segments)
         (staging / "synthetic.json").write_text(json.dumps(summary, indent=1) + "\n")
-        os.replace(staging, root)
+        try:
+            os.replace(staging, root)
+        except OSError:
+            # Another process (a parallel sweep's job, say) generated the same tree meanwhile and renamed it into
+            # place first: the generator is deterministic, so its tree is this one; use it, drop ours.
+            if not (marker.exists() and {k: json.loads(marker.read_text()).get(k) for k in settings} == settings):
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging)
