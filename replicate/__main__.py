@@ -13,11 +13,11 @@ config.register_resolvers()
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def replicate_paper(cfg: DictConfig) -> None:
-    from replicate.runner import run
-    from replicate.study import run_variance_study
-
     with cli.user_errors():
-        settings = config.settings_from_config(cfg)
+        settings = config.settings_from_config(cfg)  # a bad key or value stops here, before the heavy imports below
+        from replicate.runner import run
+        from replicate.study import run_variance_study
+
         outcomes = run_variance_study(settings) if settings.study == "variance" else [run(settings)]
     if not all(outcome.ok for outcome in outcomes):
         sys.exit(1)

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from replicate import metrics as metric_functions
@@ -142,19 +140,6 @@ def _task_overrides() -> tuple[str, ...]:
         return tuple(HydraConfig.get().overrides.task)
     except ValueError:  # "HydraConfig was not set"
         return ()
-
-
-class StrictKeys(Callback):
-    """Refuses unknown or removed keys before Hydra writes anything into the run directory (a refused command must
-    not rewrite a finished run's .hydra/); settings_from_config checks again inside every job (sweeps included)."""
-
-    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        try:
-            check_schema(config, tuple(config.hydra.overrides.task))
-        except ConfigError as error:
-            # Hydra turns a callback's exception into a warning and goes on; SystemExit is not an Exception.
-            print(f"replicate: error: {error}", file=sys.stderr)
-            raise SystemExit(error.exit_code) from error
 
 
 def check_schema(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hydra.experimental.callback import Callback
 
 from replicate import stats
 from replicate.config import headline_column
@@ -137,17 +136,3 @@ def _plot(runs: list[dict[str, Any]], path: Path) -> Path | None:
     axis.set_xticks(range(1, len(runs) + 1), labels, fontsize=8)
     axis.set_ylabel(runs[0]["column"])
     return save(figure, path)
-
-
-class SweepReport(Callback):
-    """Hydra callback: writes sweep_report.md in the sweep directory when a multirun ends."""
-
-    def on_multirun_end(self, config, **kwargs) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        try:
-            path = write_sweep_report(sweep_dir)
-        except Exception as error:  # a report problem must not hide the finished runs
-            log.error("sweep report failed: %s", error)
-            return
-        if path:
-            log.info("sweep report: %s", path)
