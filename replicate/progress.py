@@ -173,11 +173,15 @@ class Terminal:
         file gets the plain-text lines in both modes; a terminal shows a rich table instead of them."""
         rows = verdict_rows(summary)
         paths = [run_dir / "report.html", run_dir / "report.md"]
-        for line in plain_table(rows):
+        notes = verdict_notes(summary)
+        for line in [*notes, *plain_table(rows)]:
             log.info("%s", line, extra={"screen": not self.live})
         for path in paths:
             log.info("report: %s", path, extra={"screen": not self.live})
         if self.live:
+            for note in notes:
+                style = "bold yellow" if note[:1].isupper() and note.split(":")[0].isupper() else ""
+                self.console.print(f"[{style}]{note}[/{style}]" if style else note, highlight=False, soft_wrap=True)
             self.console.print(rich_table(rows, summary))
             for path in paths:
                 self.console.print(f"report: [bold]{path}[/bold]", highlight=False, soft_wrap=True)
@@ -219,6 +223,26 @@ def verdict_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
             achieved, interval = "no completed repeat", "—"
         rows.append((claim["label"], statistic, shown, achieved, interval, claim["verdict_label"]))
     return rows
+
+
+def verdict_notes(summary: dict[str, Any]) -> list[str]:
+    """What must be read with the verdicts, said where they are shown as the report says it: synthetic data, failed
+    repeats, and whether the self-check found the run bitwise reproducible."""
+    notes = []
+    if (summary.get("data") or {}).get("synthetic"):
+        notes.append("SYNTHETIC DATA: these repeats trained on generated data, not the paper's; the verdicts test the "
+                     "harness and the protocol and say nothing about the paper")
+    counts = summary.get("repeats") or {}
+    lost = sum(counts.get(key) or 0 for key in ("failed", "diverged", "missing"))
+    if lost:
+        notes.append(f"FAILED: {lost} of {counts.get('requested', '?')} repeats did not complete (failed "
+                     f"{counts.get('failed') or 0}, diverged {counts.get('diverged') or 0}, missing "
+                     f"{counts.get('missing') or 0}); the numbers use the {counts.get('completed', 0)} that did")
+    reproducible = summary.get("reproducible") or {}
+    if reproducible.get("text"):
+        prefix = "NOT BITWISE REPRODUCIBLE: " if reproducible.get("status") == "no" else "bitwise reproducible: "
+        notes.append(prefix + reproducible["text"])
+    return notes
 
 
 def plain_table(rows: list[tuple[str, ...]]) -> list[str]:

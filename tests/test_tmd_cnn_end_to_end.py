@@ -26,6 +26,10 @@ def test_faithful_protocol_end_to_end(data_root, tmp_path):
     report = (run_dir / "report.md").read_text()
     head = report[:1500]
     assert "**Synthetic data.**" in head and "not comparable with the paper" in head
+    # The command's last words say it too, above the verdict table (a CI log: plain lines, Hydra's log on stdout).
+    last_words = result.stdout[result.stdout.index("SYNTHETIC DATA: "):]
+    assert "say nothing about the paper" in last_words.splitlines()[0]
+    assert "CNN-A test accuracy" in last_words and f"report: {run_dir / 'report.html'}" in last_words
     assert "The epoch is selected on the test set" in report
     assert "chunks of one trip can land in both training and test sets" in report
     assert "## Per-class results on `test`" in report
