@@ -36,11 +36,10 @@ def _overrides(argv: list[str]) -> list[str]:
 
 
 def _override_value(key: str, argv: list[str]) -> Optional[str]:
-    for override in _overrides(argv):
-        name, _, value = override.lstrip("+~").partition("=")
-        if name == key:
-            return value
-    return None
+    from replicate.config import override_for
+
+    given = override_for(key, _overrides(argv))
+    return None if given is None else given.partition("=")[2]
 
 
 def _valid_keys(key: str, argv: list[str], config_name: str) -> list[str]:

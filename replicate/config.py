@@ -124,12 +124,15 @@ def schema_problems(cfg: DictConfig, overrides: tuple[str, ...] = ()) -> list[st
     return problems
 
 
+def override_for(full_key: str, overrides) -> Optional[str]:
+    """The command-line override that names `full_key` ('+repats=3', '~seed', 'seed=abc'), or None."""
+    return next((o for o in overrides if o.lstrip("+~").partition("=")[0] == full_key), None)
+
+
 def _given(full_key: str, overrides: tuple[str, ...], template: str) -> str:
-    """The command-line override that names `full_key` ('+repats=3', '~seed') put in `template`, or ''."""
-    for override in overrides:
-        if override.lstrip("+~").partition("=")[0] == full_key:
-            return template.format(override)
-    return ""
+    """The override that names `full_key` put in `template`, or ''."""
+    given = override_for(full_key, overrides)
+    return template.format(given) if given else ""
 
 
 def _task_overrides() -> tuple[str, ...]:

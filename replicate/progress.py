@@ -377,8 +377,3 @@ class RichProgress(LogProgress):
 
     def close(self) -> None:
         self.bar.stop()
-
-
-def make_progress(enabled: Optional[bool], total: int, headline: str, epochs: int) -> LogProgress:
-    """Rich display when asked (progress=true) or when stdout is a terminal (progress=null); log lines otherwise."""
-    return (RichProgress if live_mode(enabled) else LogProgress)(total, headline, epochs)

@@ -29,14 +29,15 @@ def switch(name: str, choices: dict, key: str = "setting"):
 
 
 def run_id(*, _root_) -> str:
-    """A short hash of everything that affects results: the default run directory, stable so a rerun resumes."""
+    """A short hash of everything that affects results: the default run directory, stable so a rerun resumes (the
+    same id replicate.runs.run_id reads back from a run's run.json)."""
     from replicate.environment import software_versions
-    from replicate.plan import run_identity
+    from replicate.runs import run_id as identify
 
-    paper = OmegaConf.to_container(_root_.paper, resolve=True, enum_to_str=True)
     plain = lambda value: str(getattr(value, "value", value))  # noqa: E731 (an enum from the schema, or a str)
-    return run_identity(paper, int(_root_.seed), int(_root_.threads), plain(_root_.determinism), software_versions(),
-                        None if _root_.vary is None else tuple(_root_.vary))[:12]
+    return identify({"paper": OmegaConf.to_container(_root_.paper, resolve=True, enum_to_str=True),
+                     "seed": _root_.seed, "threads": _root_.threads, "determinism": plain(_root_.determinism),
+                     "versions": software_versions(), "vary": None if _root_.vary is None else list(_root_.vary)})
 
 
 def output_dir(*, _root_) -> str:

@@ -4,7 +4,7 @@ import logging
 
 from rich.console import Console
 
-from replicate.progress import LogProgress, RichProgress, make_progress
+from replicate.progress import LogProgress, RichProgress, Terminal
 
 
 def _record(repeat, value, status="completed"):
@@ -13,7 +13,7 @@ def _record(repeat, value, status="completed"):
 
 def test_quiet_mode_logs_one_line_per_repeat_with_the_running_mean(caplog):
     caplog.set_level(logging.INFO)
-    progress = make_progress(False, 3, "test_mse", 10)
+    progress = Terminal(False).progress(3, "test_mse", 10)
     assert type(progress) is LogProgress
     for repeat, value in enumerate([1.0, 3.0]):
         progress.finished(_record(repeat, value))
@@ -24,7 +24,7 @@ def test_quiet_mode_logs_one_line_per_repeat_with_the_running_mean(caplog):
 
 
 def test_not_a_terminal_means_quiet_by_default(capsys):
-    assert type(make_progress(None, 1, "m", 1)) is LogProgress  # pytest's stdout is not a terminal
+    assert type(Terminal(None).progress(1, "m", 1)) is LogProgress  # pytest's stdout is not a terminal
 
 
 def test_live_display_shows_repeats_epochs_and_running_mean():
