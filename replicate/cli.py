@@ -183,6 +183,10 @@ def main(task: Callable[[], None], argv: Optional[list[str]] = None) -> None:
             raise
         print(f"replicate: error: {user_message(error)}", file=sys.stderr)
         sys.exit(getattr(error, "exit_code", USER_ERROR_EXIT))
+    except BrokenPipeError:
+        # `replicate --help | head`: the reader left; no traceback (and none again when Python flushes at exit).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
     except Exception as error:
         # Hydra meets the run dir first (making it, .hydra/, its log file), before any task code runs.
         if not user_wants_traces:

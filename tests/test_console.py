@@ -26,6 +26,15 @@ def test_help_says_what_replicate_does_and_its_main_options(tmp_path):
     assert "__main__" not in shown.stdout and not list(tmp_path.iterdir())  # help writes nothing
 
 
+def test_help_piped_into_a_reader_that_leaves_gives_no_traceback(tmp_path):
+    """`replicate --help | head -1` as typed: the reader closes the pipe early; the command just stops (141, as
+    shells report SIGPIPE), with nothing on stderr."""
+    env = cli_env(PATH=f"{SCRIPTS}{os.pathsep}{os.environ['PATH']}")
+    piped = subprocess.run(["bash", "-c", 'replicate --help | true; echo "status ${PIPESTATUS[0]}"'], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert piped.stdout.strip() == "status 141" and piped.stderr == "", piped
+
+
 def test_tab_completion_in_bash_completes_keys_and_choices(tmp_path):
     """The script `replicate -sc install=bash` prints, evaluated in a real bash, asked as bash asks on <TAB>."""
     script = 'eval "$(replicate -sc install=bash)"\n' + "".join(
