@@ -125,3 +125,53 @@ def mean_interval_coverage(distribution: str, n: int, trials: int, seed: int = 0
             bca_defined += 1
             bca_hits += summary.ci_bca[0] <= truth <= summary.ci_bca[1]
     return {"t": t_hits / trials, "bca": bca_hits / max(bca_defined, 1), "trials": trials}
+
+
+def simulate_sequential(distribution: str, claim: str, shift: float, claims: int, first: int = 5, maximum: int = 100,
+                        seed: int = 0, tolerance_sigmas: float = 0.5, alpha: float = 0.05,
+                        level: float | None = None) -> dict:
+    """The `repeats=auto` rule (replicate.sequential) on simulated claims of one cell: each claim is judged after every
+    repeat n = first..maximum at its kind's nominal level and decided at the first look whose verdict is consistent
+    or inconsistent. Returns the outcome shares (flagged at shift 0 is the false-alarm rate under optional stopping),
+    the mean and 90th percentile of the repeats used, and the fixed-n design it replaces on the same draws:
+    ``fixed_n``, the n at which the fixed-n rule at full alpha makes its check sharp by width
+    (replicate.sequential.sharp_at, what `repeats_to_decide` plans), and that rule's shares flagged and decided there.
+    ``level``: another nominal level per look (``alpha`` shows what naive re-testing after every repeat does)."""
+    from replicate.sequential import plan_levels, sharp_at
+
+    dist = DISTRIBUTIONS[distribution]
+    statistic, k = CLAIMS[claim]
+    tolerance = tolerance_sigmas * (dist.sigma * 0.03 if dist.multiplicative else dist.sigma)
+    level = plan_levels(statistic, k, first, maximum, alpha)[0] if level is None else level
+    fixed_n = min(sharp_at(statistic, k, alpha, maximum), maximum)
+    rng = np.random.default_rng([seed, 16, int(shift * 100), k, len(distribution), len(claim), first, maximum])
+
+    def outcome(reported, values, at: float) -> str:
+        verdict = judge(statistic, reported, values, k=k if statistic in ("mean_of_k", "best_of_k") else None,
+                        higher_is_better=dist.higher_is_better, alpha=at, tolerance=tolerance, scale=dist.scale,
+                        decide_repeats=False)
+        return verdict.outcome if verdict.direction in (None, "optimistic") else "wrong_direction"
+
+    used, outcomes, fixed = [], [], []
+    for _ in range(claims):
+        ours = dist.draw(rng, maximum)
+        reported = paper_number(dist, statistic, k, rng, shift)
+        result, n_used = "inconclusive", maximum
+        for n in range(first, maximum + 1):
+            result = outcome(reported, ours[:n], level)
+            if result != "inconclusive":
+                n_used = n
+                break
+        used.append(n_used)
+        outcomes.append(result)
+        fixed.append(outcome(reported, ours[:fixed_n], alpha))
+    used_array = np.array(used)
+    shares = {name: float(np.mean([o == name for o in outcomes]))
+              for name in ("inconsistent", "consistent", "inconclusive", "wrong_direction")}
+    flagged = shares["inconsistent"] + shares["wrong_direction"]
+    return {**shares, "flagged": flagged, "claims": claims, "level": level,
+            "mc_se": math.sqrt(max(flagged * (1 - flagged), 1e-12) / claims),
+            "mean_n": float(used_array.mean()), "p90_n": float(np.percentile(used_array, 90)),
+            "fixed_n": fixed_n, "fixed_flagged": float(np.mean([f in ("inconsistent", "wrong_direction") for f in fixed])),
+            "fixed_decided": float(np.mean([f != "inconclusive" for f in fixed])),
+            "ratio": float(used_array.mean()) / fixed_n}

@@ -43,6 +43,18 @@ class RunSettings:
     study: Optional[str] = None
     execution: str = "auto"
     replicas: Optional[int] = None
+    repeats_min: int = 5
+    repeats_max: int = 100
+
+    @property
+    def auto(self) -> bool:
+        """repeats=auto: rounds of repeats until every claim is decided (replicate.sequential)."""
+        return self.repeats == "auto"
+
+    @property
+    def planned(self) -> int:
+        """The most repeats this run may train: `repeats`, or `repeats_max` under repeats=auto."""
+        return self.repeats_max if self.auto else int(self.repeats)
 
     @property
     def headline(self) -> str:
@@ -59,6 +71,7 @@ class RunSettings:
             "execution": self.execution,
             "replicas": self.replicas,
             "report": self.report,
+            **({"repeats_min": self.repeats_min, "repeats_max": self.repeats_max} if self.auto else {}),
         }
 
 
@@ -172,14 +185,20 @@ def settings_from_config(cfg: DictConfig) -> RunSettings:
         study=container.get("study"),
         execution=container["execution"],
         replicas=container["replicas"],
+        repeats_min=container["repeats_min"],
+        repeats_max=container["repeats_max"],
     )
     check(settings)
     return settings
 
 
 def check(settings: RunSettings) -> None:
-    if settings.repeats < 1:
-        raise ConfigError(f"repeats={settings.repeats}: must be at least 1; fix: repeats=30 (the default) or another positive integer")
+    repeats = settings.repeats
+    if repeats != "auto" and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
+        raise ConfigError(f"repeats={repeats}: must be a positive integer or auto; fix: repeats=30 (the default), or "
+                          "repeats=auto to stop when every claim is decided")
+    if settings.auto:
+        check_auto(settings)
     if settings.seed < 0:
         raise ConfigError(f"seed={settings.seed}: the master seed must be a non-negative integer; fix: seed=0")
     if settings.threads < 1:
@@ -194,11 +213,31 @@ def check(settings: RunSettings) -> None:
     workers = settings.executor.get("workers")
     if workers is not None and workers < 1:
         raise ConfigError(f"executor.workers={workers}: must be at least 1, or null for one per core; fix: executor.workers=2")
-    if settings.selfcheck["enabled"] and not 0 <= settings.selfcheck["repeat"] < settings.repeats:
+    always = settings.repeats_min if settings.auto else settings.repeats  # repeats every run trains
+    if settings.selfcheck["enabled"] and not 0 <= settings.selfcheck["repeat"] < always:
         raise ConfigError(f"selfcheck.repeat={settings.selfcheck['repeat']}: the repeat to re-run must be one of this run's, "
-                          f"0..{settings.repeats - 1}; fix: selfcheck.repeat=0 (or selfcheck.enabled=false)")
+                          f"0..{always - 1}" + (" (the first round of repeats=auto)" if settings.auto else "")
+                          + "; fix: selfcheck.repeat=0 (or selfcheck.enabled=false)")
     check_report(settings.report)
     check_paper(settings.paper)
+
+
+def check_auto(settings: RunSettings) -> None:
+    """repeats=auto: a first look of at least 3 repeats (a t rule on 2 has one degree of freedom), a maximum above it,
+    and a claim the stopping rule can wait for."""
+    if settings.repeats_min < 3:
+        raise ConfigError(f"repeats_min={settings.repeats_min}: repeats=auto looks first after at least 3 repeats; "
+                          "fix: repeats_min=5 (the default)")
+    if settings.repeats_max < settings.repeats_min:
+        raise ConfigError(f"repeats_max={settings.repeats_max}: must be at least repeats_min={settings.repeats_min}; "
+                          "fix: repeats_max=100 (the default)")
+    if settings.repeats_max > 1000:
+        raise ConfigError(f"repeats_max={settings.repeats_max}: repeats=auto plans at most 1000 repeats; fix: "
+                          "repeats_max=100 (the default) or a fixed repeats=N")
+    if not any(claim.get("statistic") != "unknown" for claim in settings.paper.get("reported") or []):
+        raise ConfigError(f"repeats=auto: paper '{settings.paper.get('name')}' has no claim with a known statistic "
+                          "(paper.reported), so nothing would tell the run when to stop; fix: repeats=30, or add a "
+                          "claim to paper.reported")
 
 
 def check_report(report: dict) -> None:

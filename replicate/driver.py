@@ -145,19 +145,25 @@ def executor_from(settings, store: RecordStore):
     return instantiate(node, run_dir=store.run_dir)
 
 
+# rounds(slots) -> (the next round's repeats, a line saying why), or ([], "") when no round is left (repeats=auto)
+Rounds = Callable[[int], tuple[list[RepeatSpec], str]]
+
+
 def drive(settings, todo: list[RepeatSpec], store: RecordStore, executor=None, recheck: Optional[RepeatSpec] = None,
-          model_check: bool = False, terminal: Optional[Terminal] = None) -> Outcome:
+          model_check: bool = False, terminal: Optional[Terminal] = None, rounds: Optional[Rounds] = None) -> Outcome:
     """Train `todo` (and re-run `recheck`, the self-check, alongside) wherever `executor` runs units; every record
     is written to `store` as its unit comes back. Raises WorkerLost when a worker died (finished records kept).
-    `terminal`: the run's screen (runner.run passes its own); default: one for this call, from settings.progress."""
+    `terminal`: the run's screen (runner.run passes its own); default: one for this call, from settings.progress.
+    `rounds` (repeats=auto): asked for the first round (before `todo`) and again each time every unit is back, with
+    the executor's capacity; the workers stay up between rounds."""
     with contextlib.ExitStack() as stack:
         if terminal is None:
             terminal = stack.enter_context(Terminal(settings.progress))
-        return _drive(settings, todo, store, executor, recheck, model_check, terminal)
+        return _drive(settings, todo, store, executor, recheck, model_check, terminal, rounds)
 
 
 def _drive(settings, todo: list[RepeatSpec], store: RecordStore, executor, recheck: Optional[RepeatSpec],
-           model_check: bool, terminal: Terminal) -> Outcome:
+           model_check: bool, terminal: Terminal, rounds: Optional[Rounds] = None) -> Outcome:
     from replicate.environment import software_versions
     from replicate.executors.common import check_data_unchanged, load_data
 
@@ -171,6 +177,11 @@ def _drive(settings, todo: list[RepeatSpec], store: RecordStore, executor, reche
     job = Job(settings.paper, settings.threads, settings.determinism, pack(data), model_check, software_versions())
     del data
     slots = executor.capacity(job)
+    if rounds is not None:
+        first, why = rounds(slots)
+        todo = first + list(todo)
+        if why:
+            log.info("%s", why)
     units = [Unit(tuple(unit)) for unit in tasks(todo, settings.replicas, slots)]
     log.debug("executor capacity: %d unit(s) at once; %d repeat(s) to run as %d unit(s) (execution=%s, replicas=%s)",
               slots, len(todo), len(units), todo[0].execution if todo else settings.execution, settings.replicas)
@@ -222,6 +233,12 @@ def _drive(settings, todo: list[RepeatSpec], store: RecordStore, executor, reche
                         progress.finished(record)
                     if recheck is not None and running and len(outcome.ran_in) == len(todo):
                         progress.note(f"waiting for {Unit((recheck,), selfcheck=True).label}")
+                if rounds is not None and not running and not pending and failure is None:
+                    following, why = rounds(slots)
+                    if following:
+                        todo = todo + following
+                        pending.extend(Unit(tuple(unit)) for unit in tasks(following, settings.replicas, slots))
+                        progress.grow(len(todo), why)
         finally:
             progress.note("stopping the workers", logging.DEBUG)
             executor.close()

@@ -138,6 +138,7 @@ def run_identities(run: Mapping[str, Any]) -> dict[int, str]:
     """Repeat index -> the identity its record must carry, from a run file's content alone (run.json: the
     settings the run was planned from, software versions included)."""
     vary = None if run.get("vary") is None else tuple(run["vary"])
-    plan = make_plan(run["paper"], run["repeats"], run["seed"], run["threads"], run["determinism"],
+    repeats = run["repeats_max"] if run["repeats"] == "auto" else run["repeats"]
+    plan = make_plan(run["paper"], repeats, run["seed"], run["threads"], run["determinism"],
                      run.get("versions", {}), vary, run.get("execution", "auto"))
     return {spec.index: spec.identity for spec in plan}

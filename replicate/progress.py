@@ -238,6 +238,8 @@ def verdict_notes(summary: dict[str, Any]) -> list[str]:
         notes.append(f"FAILED: {lost} of {counts.get('requested', '?')} repeats did not complete (failed "
                      f"{counts.get('failed') or 0}, diverged {counts.get('diverged') or 0}, missing "
                      f"{counts.get('missing') or 0}); the numbers use the {counts.get('completed', 0)} that did")
+    if summary.get("sequential"):
+        notes.append(summary["sequential"]["text"])
     reproducible = summary.get("reproducible") or {}
     if reproducible.get("text"):
         prefix = "NOT BITWISE REPRODUCIBLE: " if reproducible.get("status") == "no" else "bitwise reproducible: "
@@ -305,6 +307,11 @@ class LogProgress:
     def unit_done(self, repeat) -> None:
         """A bar that no record finishes (the self-check's re-run) is done."""
 
+    def grow(self, total: int, text: str) -> None:
+        """More repeats to run than the bar said (repeats=auto: the next round); ``text`` says why."""
+        self.total = total
+        log.info("%s", text)
+
     def running(self) -> str:
         if not self.values:
             return ""
@@ -368,6 +375,10 @@ class RichProgress(LogProgress):
         task = self.tasks.pop(repeat, None)
         if task is not None:
             self.bar.remove_task(task)
+
+    def grow(self, total: int, text: str) -> None:
+        super().grow(total, text)
+        self.bar.update(self.overall, total=total)
 
     def finished(self, record: dict[str, Any]) -> None:
         super().finished(record)

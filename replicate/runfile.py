@@ -16,9 +16,10 @@ RUN_FILE = "run.json"
 SELF_CHECK_FILE = "selfcheck.json"
 
 
-def write_run_file(run_dir: Path, settings: RunSettings) -> None:
-    """The run's resolved settings: with the records, all a report needs to be rebuilt."""
-    save_run_file(run_dir, {**settings.as_dict(), "versions": software_versions()})
+def write_run_file(run_dir: Path, settings: RunSettings, **extra: Any) -> None:
+    """The run's resolved settings (and ``extra``: repeats=auto's frozen design): with the records, all a report
+    needs to be rebuilt."""
+    save_run_file(run_dir, {**settings.as_dict(), "versions": software_versions(), **extra})
 
 
 def save_run_file(run_dir: Path, run: dict[str, Any]) -> None:

@@ -40,7 +40,7 @@ class RunOutcome:
 def plan_for(settings: RunSettings) -> list[RepeatSpec]:
     """The run's repeats; under hydra.verbose=true the log shows each one's identity and seeds (what a record must
     match to be reused, and what `replicate-verify` re-runs from)."""
-    plan = make_plan(settings.paper, settings.repeats, settings.seed, settings.threads, settings.determinism,
+    plan = make_plan(settings.paper, settings.planned, settings.seed, settings.threads, settings.determinism,
                      software_versions(), settings.vary, settings.execution)
     log.debug("plan: %d repeats of %s, master seed %d, threads=%d, determinism=%s, vary=%s, execution=%s",
               len(plan), settings.paper["name"], settings.seed, settings.threads, settings.determinism,
@@ -59,7 +59,7 @@ def self_check_spec(settings: RunSettings, store: RecordStore, plan: list[Repeat
     checked (a resumed run). finished: repeat index -> its reusable record (run() has read them all)."""
     target = store.run_dir / SELF_CHECK_FILE
     index = settings.selfcheck["repeat"]
-    if settings.determinism != "bitwise" or not settings.selfcheck["enabled"] or index >= settings.repeats:
+    if settings.determinism != "bitwise" or not settings.selfcheck["enabled"] or index >= settings.planned:
         target.unlink(missing_ok=True)
         return None
     record = finished[index]  # never a failed one: the store sets those aside to re-run
@@ -121,6 +121,73 @@ def dry_run_data(settings: RunSettings) -> None:
     stop_on(data_problems(settings.paper, load_data(settings.paper)), settings.paper["name"])
 
 
+def auto_design(settings: RunSettings, run_dir: Path):
+    """repeats=auto: the stopping rule's design, frozen in run.json when the run starts. A later command on the same
+    run directory keeps it (the claims it stops on, alpha, the first look), so a resumed run continues the same
+    sequence; repeats_max may be raised (more looks cannot re-decide one already made), not lowered."""
+    from replicate.errors import ConfigError
+    from replicate.runfile import RUN_FILE
+    from replicate.sequential import Design, alpha_of, decidable
+
+    fresh = Design(alpha_of(settings.report), settings.repeats_min, settings.repeats_max,
+                   tuple(claim for claim in settings.paper.get("reported") or [] if decidable(claim)))
+    path = run_dir / RUN_FILE
+    previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if previous.get("repeats") != "auto" or not previous.get("sequential"):
+        return fresh
+    frozen = Design.from_dict(previous["sequential"])
+    if frozen.first != fresh.first or fresh.maximum < frozen.maximum:
+        raise ConfigError(
+            f"{path}: this repeats=auto run started with repeats_min={frozen.first} and repeats_max={frozen.maximum}, "
+            f"and its looks are computed for them (got repeats_min={fresh.first}, repeats_max={fresh.maximum}); fix: "
+            f"repeats_min={frozen.first} and repeats_max >= {frozen.maximum}, or another hydra.run.dir for a new run")
+    if frozen.claims != fresh.claims or frozen.alpha != fresh.alpha:
+        log.warning("repeats=auto: the claims or report.confidence differ from those this run started with; the "
+                    "stopping rule keeps the ones it started with, and the report re-scores the new ones")
+    return Design(frozen.alpha, frozen.first, fresh.maximum, frozen.claims)
+
+
+class AutoRounds:
+    """repeats=auto's rounds for the driver: after each round, the looks over the records (replicate.sequential),
+    then the next round's repeats, until every claim is decided or repeats_max is reached."""
+
+    def __init__(self, settings: RunSettings, store: RecordStore, plan: list[RepeatSpec], design):
+        from replicate.report.summary import claim_verdict
+
+        self.settings, self.store, self.plan, self.design = settings, store, plan, design
+        self.identities = {spec.index: spec.identity for spec in plan}
+        self.cache: dict = {}
+        self.judge = lambda claim, values, alpha: claim_verdict(claim, values, settings.report, alpha,  # noqa: E731
+                                                                decide_repeats=False)
+
+    def sequence(self):
+        from replicate.sequential import evaluate
+
+        return evaluate(self.design, self.store.checked(self.identities), self.judge, self.cache)
+
+    def finished(self) -> bool:
+        return self.sequence().finished
+
+    def round_size(self, slots: int) -> int:
+        """A round fills the workers, or their lockstep groups (execution=vectorized/auto with `replicas`)."""
+        per_unit = 1 if self.settings.execution == "per_repeat" else (self.settings.replicas or 1)
+        return max(1, slots * per_unit)
+
+    def __call__(self, slots: int) -> tuple[list[RepeatSpec], str]:
+        from replicate.sequential import next_target
+
+        sequence = self.sequence()
+        if sequence.finished:
+            return [], ""
+        target = next_target(sequence, self.round_size(slots))
+        have = {record["repeat"] for record in self.store.checked(self.identities)}
+        todo = [spec for spec in self.plan[:target] if spec.index not in have]
+        undecided = len(self.design.claims) - len(sequence.decided_at)
+        state = (f"{len(sequence.looks)} look(s), {undecided} of {len(self.design.claims)} claim(s) undecided"
+                 if sequence.looks else f"first look after {self.design.first} repeats")
+        return todo, f"repeats=auto: {state}; next round: repeats {sequence.available}..{target - 1}"
+
+
 @holding_run_dir  # one replicate per run directory, from the first record read to the report
 def run(settings: RunSettings, executor=None) -> RunOutcome:
     """Run every repeat not already finished in the run directory, then write the report. `executor`: one made
@@ -143,16 +210,27 @@ def _run(settings: RunSettings, executor, terminal: Terminal) -> RunOutcome:
         if record is not None:
             log.debug("resume: repeat %d reused (identity %s matches its record, status %s)",
                       index, plan[index].identity[:16], record["status"])
-    if reused and not todo:
+    if settings.auto:
+        if reused:
+            log.info("resuming repeats=auto in %s: %d repeats already finished; the looks are recomputed from them",
+                     run_dir, reused)
+    elif reused and not todo:
         log.info("re-scoring %d finished repeats in %s: nothing to train (claims and report settings are scoring only)",
                  reused, run_dir)
     elif reused:
         log.info("resuming in %s: %d of %d repeats already finished, %d to run", run_dir, reused, len(plan), len(todo))
-    write_run_file(run_dir, settings)
+    rounds = None
+    if settings.auto:
+        design = auto_design(settings, run_dir)
+        rounds = AutoRounds(settings, store, plan, design)
+        todo = []  # the rounds say what to train
+        write_run_file(run_dir, settings, sequential=design.as_dict())
+    else:
+        write_run_file(run_dir, settings)
 
     spec = self_check_spec(settings, store, plan, finished)
     log.debug("self-check: %s", f"repeat {spec.index}" if spec is not None else "none to run")
-    if todo or spec is not None:
+    if todo or spec is not None or (rounds is not None and not rounds.finished()):
         # A paper that has completed a repeat here is known to work.
         check = not any(record and record["status"] == "completed" for record in finished.values())
         try:
@@ -160,7 +238,8 @@ def _run(settings: RunSettings, executor, terminal: Terminal) -> RunOutcome:
                 load_data(settings.paper)  # kept: the dry run and the driver reuse it
             if check:
                 dry_run_data(settings)
-            outcome = drive(settings, todo, store, executor, recheck=spec, model_check=check, terminal=terminal)
+            outcome = drive(settings, todo, store, executor, recheck=spec, model_check=check, terminal=terminal,
+                            rounds=rounds)
         finally:
             from replicate.executors.common import forget_data
 

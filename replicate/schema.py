@@ -192,7 +192,11 @@ class SelfCheckConfig:
 class Config:
     paper: PaperConfig = MISSING
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
-    repeats: int = 30
+    # a number, or "auto": rounds of repeats until every claim is decided (replicate/sequential.py)
+    repeats: Any = 30
+    # repeats=auto: the first look (the first round trains at least this many) and the most repeats it may use
+    repeats_min: int = 5
+    repeats_max: int = 100
     seed: int = 0
     determinism: Determinism = Determinism.bitwise
     threads: int = 1

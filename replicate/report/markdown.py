@@ -98,13 +98,15 @@ def headline_lines(summary: dict) -> list[str]:
               f"the check was sharp enough to see a claim off by the tolerance (or our repeats barely widen it); "
               "*inconclusive* — neither, with how many repeats would decide it. Rules and their measured error rates: "
               "docs/statistics.md in the replicate repository.", ""]
+    lines += sequential_lines(summary.get("sequential"))
     protocol = paper["protocol"]
     kept = (f"the epoch with the best {protocol['monitor_split']} {protocol['monitor_metric']}"
             if protocol["keep"] == "best" else "the last epoch")
     lines += ["## Facts", "",
               f"- **Paper:** {citation_line(paper['citation'])}",
               f"- **Data:** {data.get('description') or 'not recorded'}" + (" (**synthetic**)" if data.get("synthetic") else ""),
-              f"- **Repeats:** {counts['completed']} completed of {counts['requested']} requested ({counts['failed']} "
+              f"- **Repeats:** {counts['completed']} completed of {counts['requested']} "
+              f"{'used by repeats=auto' if summary.get('sequential') else 'requested'} ({counts['failed']} "
               f"failed, {counts['diverged']} diverged, {counts['missing']} not run); statistics use completed repeats only.",
               f"- **Protocol:** `{protocol['name']}`: {protocol['epochs']} epochs, batch {protocol['batch_size'] or 'all'}, "
               f"shuffle={protocol['shuffle']}, keeps {kept}.",
@@ -119,6 +121,47 @@ def headline_lines(summary: dict) -> list[str]:
     for note in notes:
         lines.append(f"- {note}")
     return lines
+
+
+def sequential_lines(block: Optional[dict]) -> list[str]:
+    """repeats=auto: the rule, where the run stopped and why, each claim's look and the fixed-n design it replaces,
+    and every look's interim results (all recomputed from the records)."""
+    if not block:
+        return []
+    lines = ["## Sequential stopping (repeats=auto)", "", f"**{block['text']}.**", "", block["rule"] + ".", ""]
+    rows = []
+    for claim in block["claims"]:
+        used = claim["decided_at"] or block["repeats_used"]
+        ratio = f"{used / claim['fixed_n']:.2f}×" if claim.get("fixed_n") else "—"
+        rows.append([claim["label"], claim["statistic"].replace("_", " ") + (f" (k={claim['k']})" if claim["k"] > 1 else ""),
+                     f"{claim['level']:.4g}", claim["last_look"], claim["decided_at"] or "—", claim["outcome"],
+                     claim.get("fixed_n") or "—", ratio])
+    lines.append(table(["claim", "kind", "nominal level α′ per look", "decided by look (at the latest)", "decided at",
+                        "outcome", "fixed-n design (α, same sharpness)", "repeats used / fixed n"], rows))
+    lines += ["", f"α = {block['alpha']:g} over all looks. \"Decided by look\": an honest claim whose runs look normal is "
+              "decided by then at the latest (its band is sharp by width there). The fixed-n design is the number of "
+              "repeats the fixed-n rule at full α would need for the same sharpness (power at the tolerance, or band "
+              "width), planned with the spread measured at the deciding look."]
+    if block["overrun"]:
+        shown = ", ".join(map(str, block["overrun"][:10])) + (" …" if len(block["overrun"]) > 10 else "")
+        lines += ["", f"Repeats {shown} were trained after the stopping point (the last round fills every worker, or "
+                  "they were already in records/); they are kept in records/ and not used by the verdicts or the "
+                  "statistics of this report."]
+    if block["rescored"]:
+        lines += ["", f"**Re-scored:** the stopping rule was computed for the claims set when the run ran "
+                  f"({', '.join(block['stopping_claims']) or 'none'}) at α = {block['alpha']:g}. "
+                  f"{', '.join(block['rescored'])}: not among them (set or changed afterwards, or report.confidence "
+                  f"changed to α = {block['alpha_now']:g}), so judged on the {block['repeats_used']} repeats used at "
+                  "the level that holds at every look from the first to repeats_max: the data-dependent stopping "
+                  "point cannot inflate their false-alarm rate."]
+    if block["looks"]:
+        names = list(dict.fromkeys(name for look in block["looks"] for name in look["results"]))
+        look_rows = [[look["n"], look["completed"]] + [
+            (f"{look['results'][name]['outcome']} (p = {fmt(look['results'][name]['p_value'], 2)})"
+             if name in look["results"] else "·") for name in names] for look in block["looks"]]
+        lines += ["", "Interim results, one look per repeat (· = decided at an earlier look):", "",
+                  table(["look (repeats)", "completed"] + names, look_rows)]
+    return lines + [""]
 
 
 def data_lines(data: dict) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 
 from replicate import metrics as metric_functions
-from replicate import stats, verdict
+from replicate import sequential, stats, verdict
 from replicate.config import headline_column, metric_columns
 from replicate.runs import run_id
 from replicate.seeding import SOURCES
@@ -35,38 +35,54 @@ def _summary_dict(values: list[float], column: str, confidence: float, resamples
                                   bounds=metric_functions.bounds(column)))
 
 
-def _claim_entry(claim: dict, values: list[float], report: dict, counts: dict) -> dict[str, Any]:
-    """One claim's verdict (replicate.verdict) and what the report shows of it."""
+def claim_values(claim: dict, records: list[dict]) -> list[float]:
+    """The achieved values a claim is judged on: its metric over the completed repeats among ``records``."""
+    return metric_values(records, metric_functions.column(claim["split"], claim["metric"]))
+
+
+def claim_verdict(claim: dict, values: list[float], report: dict, alpha: Optional[float] = None,
+                  decide_repeats: bool = True) -> verdict.Verdict:
+    """One claim against the achieved values (replicate.verdict.judge with the claim's settings); ``alpha``: the level
+    (default 1 - report.confidence; a `repeats=auto` run passes its sequential nominal level)."""
     column = metric_functions.column(claim["split"], claim["metric"])
-    higher = metric_functions.higher_is_better(column)
     sample = claim["statistic"] == "sample"
-    reported = tuple(claim["values"]) if sample else claim["value"]
-    tolerance = claim.get("tolerance") or report["tolerance"]
-    half_unit = 0.0 if sample else verdict.printed_half_unit(claim["value"], claim.get("digits"))
+    return verdict.judge(
+        claim["statistic"], tuple(claim["values"]) if sample else claim["value"], values, k=claim.get("k"),
+        reported_std=claim.get("std"), higher_is_better=metric_functions.higher_is_better(column),
+        alpha=1 - report["confidence"] if alpha is None else alpha,
+        tolerance=claim.get("tolerance") or report["tolerance"],
+        half_unit=0.0 if sample else verdict.printed_half_unit(claim["value"], claim.get("digits")),
+        scale="log" if metric_functions.multiplicative(column) else "raw", bounds=metric_functions.bounds(column),
+        decide_repeats=decide_repeats,
+    )
+
+
+def _claim_entry(claim: dict, values: list[float], report: dict, counts: dict,
+                 result: Optional[verdict.Verdict] = None) -> dict[str, Any]:
+    """One claim's verdict (replicate.verdict) and what the report shows of it; ``result``: a verdict already made
+    (a `repeats=auto` run's, at the look that decided the claim)."""
+    column = metric_functions.column(claim["split"], claim["metric"])
+    sample = claim["statistic"] == "sample"
     entry = {
         "label": claim.get("label") or column,
         "column": column,
         "statistic": claim["statistic"],
         "k": claim.get("k"),
-        "reported": reported,
+        "reported": tuple(claim["values"]) if sample else claim["value"],
         "reported_std": claim.get("std"),
-        "printed_half_unit": half_unit,
-        "tolerance": tolerance,
+        "printed_half_unit": 0.0 if sample else verdict.printed_half_unit(claim["value"], claim.get("digits")),
+        "tolerance": claim.get("tolerance") or report["tolerance"],
         "source": claim["source"],
         "note": claim.get("note"),
-        "higher_is_better": higher,
+        "higher_is_better": metric_functions.higher_is_better(column),
         "n": len(values),
     }
-    if not values:
+    if result is None and not values:
         why = (f"no completed repeat to compare with ({counts['failed']} failed, {counts['diverged']} diverged, "
                f"{counts['missing']} not run); see 'Repeats that did not complete'")
         result = verdict.Verdict(claim["statistic"], "none", None, why, why, "no verdict, so no error rate applies", "none")
-    else:
-        result = verdict.judge(
-            claim["statistic"], reported, values, k=claim.get("k"), reported_std=claim.get("std"),
-            higher_is_better=higher, alpha=1 - report["confidence"], tolerance=tolerance, half_unit=half_unit,
-            scale="log" if metric_functions.multiplicative(column) else "raw", bounds=metric_functions.bounds(column),
-        )
+    elif result is None:
+        result = claim_verdict(claim, values, report)
     entry.update(verdict=result.outcome, direction=result.direction, verdict_label=result.label, why=result.why,
                  rule=result.rule, error_rates=result.error_rates, method=result.method, p_value=result.p_value,
                  power=result.power, width_factor=result.width_factor, repeats_to_decide=result.repeats_to_decide,
@@ -151,20 +167,32 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
     """Everything the report shows, computed from run.json's content, the records (repeat order) and the self-check."""
     paper, report = run["paper"], run["report"]
     records = sorted(records, key=lambda r: r["repeat"])
+    design = sequential.design_of(run)
+    auto_verdicts: list = [None] * len(paper["reported"])  # (verdict, values) per claim under repeats=auto
+    auto = None
+    if design is not None:
+        judge_at = lambda claim, values, alpha: claim_verdict(claim, values, report, alpha)  # noqa: E731
+        sequence = sequential.evaluate(design, records, judge_at)
+        auto_verdicts, auto = sequential.summarize(design, sequence, paper["reported"], records, report, judge_at)
+        # the analysis is of the repeats the rule used; a round's overrun past the stop stays in records/, unused
+        records = [r for r in records if r["repeat"] < sequence.used]
+    requested = auto["repeats_used"] if auto else run["repeats"]
     statuses = [r["status"] for r in records]
     counts = {
-        "requested": run["repeats"],
+        "requested": requested,
         "attempted": len(records),
         "completed": statuses.count("completed"),
         "failed": statuses.count("failed"),
         "diverged": statuses.count("diverged"),
-        "missing": run["repeats"] - len(records),
+        "missing": requested - len(records),
     }
     columns = metric_columns(paper)
     metrics = {c: _summary_dict(metric_values(records, c), c, report["confidence"], report["bootstrap_resamples"])
                for c in columns}
-    claims = [_claim_entry(c, metric_values(records, metric_functions.column(c["split"], c["metric"])), report, counts)
-              for c in paper["reported"]]
+    claims = []
+    for claim, made in zip(paper["reported"], auto_verdicts):
+        result, values = made if made is not None else (None, claim_values(claim, records))
+        claims.append(_claim_entry(claim, values, report, counts, result))
 
     data_info = next((r.get("data") for r in records if r.get("data")), {}) or {}
     class_names = next((r.get("class_names") for r in records if r.get("class_names")), None)
@@ -225,6 +253,7 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
             "execution": execution(run, records),
         },
         "repeats": counts,
+        "sequential": auto,
         "reproducible": reproducibility(run, selfcheck),
         "headline": headline,
         "metrics": metrics,
