@@ -194,7 +194,7 @@ class Look:
 
 
 @dataclass
-class Sequence:
+class State:
     """The looks so far and what they decided. ``stop``: the look at which every claim was decided (None: not yet);
     ``decided_at``: claim index -> the look that decided it; ``available``: repeats 0..available-1 all finished."""
 
@@ -225,7 +225,7 @@ def prefix_available(records: Sequence[dict]) -> int:
     return n
 
 
-def evaluate(design: Design, records: Sequence[dict], judge_claim, cache: Optional[dict] = None) -> Sequence:
+def evaluate(design: Design, records: Sequence[dict], judge_claim, cache: Optional[dict] = None) -> State:
     """Run the looks first..(the finished prefix) over the records. ``judge_claim(claim, values, alpha)`` gives a
     claim's verdict (replicate.report.summary.claim_verdict): the same function the report uses. ``cache``: a dict
     kept between calls on growing records of one run (a look's prefix never changes once it is finished)."""
@@ -233,7 +233,7 @@ def evaluate(design: Design, records: Sequence[dict], judge_claim, cache: Option
 
     cache = {} if cache is None else cache
     ordered = sorted(records, key=lambda record: record["repeat"])
-    sequence = Sequence(design, available=prefix_available(ordered))
+    sequence = State(design, available=prefix_available(ordered))
     open_claims = list(range(len(design.claims)))
     levels = {index: design.level(claim) for index, claim in enumerate(design.claims)}
     for n in range(design.first, min(sequence.available, design.maximum) + 1):
@@ -259,7 +259,7 @@ def evaluate(design: Design, records: Sequence[dict], judge_claim, cache: Option
     return sequence
 
 
-def next_target(sequence: Sequence, round_size: int) -> int:
+def next_target(sequence: State, round_size: int) -> int:
     """How many repeats the next round brings the run to: the first look, then one round more, never past the
     maximum. A round fills the workers (or their lockstep groups), so it can train past the look that stops the run
     (the overrun: kept in records/, not used by the decision)."""
@@ -312,7 +312,7 @@ RULE = ("repeats=auto: after every repeat from the first look (repeats_min) on, 
         "under this optional stopping (measured on other distributions in docs/statistics.md)")
 
 
-def summarize(design: Design, sequence: Sequence, claims: list[dict], records: list[dict], report: dict,
+def summarize(design: Design, sequence: State, claims: list[dict], records: list[dict], report: dict,
               judge_claim) -> tuple[list[tuple[Optional[Any], list[float]]], dict[str, Any]]:
     """Each current claim's verdict under the stopping rule with the values it was made on (None for a claim of
     unknown statistic, which the report judges as usual) and the report's `sequential` block: the rule, the design, every look's

@@ -141,21 +141,38 @@ def test_an_obvious_claim_stops_at_the_first_look_and_can_be_rescored(tmp_path):
     assert "run.json" in line and "repeats_max=100" in line and "fix:" in line
 
 
-@pytest.mark.slow
-def test_a_killed_auto_run_resumes_the_same_sequence_as_an_uninterrupted_one(tmp_path):
-    """The reference runs on the serial executor; the other on the local one (one worker process, so rounds of one
-    repeat), killed with SIGKILL after its first looks, mid-round, then run again: the same looks, the same stopping
-    point and bit-identical records. The claim (0.001, one run) is decided at look 11 (consistent)."""
-    claim_override = CLAIM.format(value=0.001)
-    common = ["repeats=auto", "paper.protocol.epochs=40", claim_override, "selfcheck.enabled=false"]
-    reference = tmp_path / "reference"
-    done = run_cli([*common, "executor=serial", f"hydra.run.dir={reference}"])
-    assert done.returncode == 0, done.stderr[-3000:]
-    expected = summary_of(reference)["sequential"]
-    assert expected["stopped_at"] > 6, expected["text"]  # the claim needs more than the first round
+HONEST = ["repeats=auto", "paper.protocol.epochs=40", CLAIM.format(value=0.001), "selfcheck.enabled=false"]
 
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted auto run on the serial executor (rounds of one repeat): the claim (0.001, one run) is
+    decided "consistent" where its check becomes sharp, at look 11."""
+    run_dir = tmp_path_factory.mktemp("auto") / "reference"
+    done = run_cli([*HONEST, "executor=serial", f"hydra.run.dir={run_dir}"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    expected = summary_of(run_dir)["sequential"]
+    assert expected["stopped_at"] > 6, expected["text"]  # the claim needs more than the first round
+    return run_dir
+
+
+def same_sequence(run_dir, reference_dir):
+    got, expected = summary_of(run_dir)["sequential"], summary_of(reference_dir)["sequential"]
+    for key in ("looks", "stopped_at", "repeats_used", "claims", "status"):
+        assert got[key] == expected[key], key
+    ours, theirs = read_records(run_dir), read_records(reference_dir)
+    for index in range(expected["repeats_used"]):
+        assert ours[index]["weights_sha256"] == theirs[index]["weights_sha256"], index
+
+
+@pytest.mark.slow
+def test_a_killed_auto_run_resumes_the_same_sequence_as_an_uninterrupted_one(reference, tmp_path):
+    """Against the serial reference: the local executor with one worker process (rounds of one repeat), killed
+    with SIGKILL after its first looks, mid-round, then run again on the default executor (2 workers): the same
+    looks, the same stopping point and bit-identical records."""
+    expected = summary_of(reference)["sequential"]
     run_dir = tmp_path / "killed"
-    local = [*common, "executor=local", "executor.workers=1", "execution=per_repeat", f"hydra.run.dir={run_dir}"]
+    local = [*HONEST, "executor=local", "executor.workers=1", "execution=per_repeat", f"hydra.run.dir={run_dir}"]
     process = subprocess.Popen([sys.executable, "-m", "replicate", *local],
                                cwd=ROOT, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
@@ -166,11 +183,17 @@ def test_a_killed_auto_run_resumes_the_same_sequence_as_an_uninterrupted_one(tmp
     process.wait()
     assert not (run_dir / "summary.json").exists()  # killed mid-sequence: looks 5..7 made, no report yet
     assert len(list((run_dir / "records").glob("repeat-*.json"))) < expected["stopped_at"]
-    resumed = run_cli([*common, f"hydra.run.dir={run_dir}"])  # resumed on the default executor (local, 2 workers)
+    resumed = run_cli([*HONEST, f"hydra.run.dir={run_dir}"])  # resumed on the default executor (local, 2 workers)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    got = summary_of(run_dir)["sequential"]
-    for key in ("looks", "stopped_at", "repeats_used", "claims", "status"):
-        assert got[key] == expected[key], key
-    ours, theirs = read_records(run_dir), read_records(reference)
-    for index in range(expected["repeats_used"]):
-        assert ours[index]["weights_sha256"] == theirs[index]["weights_sha256"], index
+    same_sequence(run_dir, reference)
+
+
+@pytest.mark.slow
+def test_on_a_ray_cluster_the_rounds_give_the_same_sequence(reference, ray_cluster, tmp_path):
+    """executor=ray on the session's two-node cluster (rounds of two, one per node)."""
+    pytest.importorskip("ray")
+    run_dir = tmp_path / "ray"
+    result = run_cli([*HONEST, "executor=ray", f"executor.address={ray_cluster['address']}", f"hydra.run.dir={run_dir}"],
+                     timeout=400, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    same_sequence(run_dir, reference)

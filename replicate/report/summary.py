@@ -162,20 +162,27 @@ def reproducibility(run: dict[str, Any], selfcheck: Optional[list[dict]]) -> dic
                                                 f"{', '.join(result['differences'])}; changed: {changed}"}
 
 
+def stopping(run: dict[str, Any], records: list[dict[str, Any]]) -> tuple[list[dict], list, Optional[dict]]:
+    """repeats=auto (replicate.sequential): the records the stopping rule used (a round's overrun past the stop
+    stays in records/, unused), each claim's (verdict, values) under the rule, and the report's `sequential` block.
+    A fixed-n run: its records, no verdicts made, None."""
+    design = sequential.design_of(run)
+    claims = run["paper"]["reported"]
+    if design is None:
+        return records, [None] * len(claims), None
+    report = run["report"]
+    judge_at = lambda claim, values, alpha: claim_verdict(claim, values, report, alpha)  # noqa: E731
+    sequence = sequential.evaluate(design, records, judge_at)
+    made, block = sequential.summarize(design, sequence, claims, records, report, judge_at)
+    return [r for r in records if r["repeat"] < sequence.used], made, block
+
+
 def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
                   selfcheck: Optional[list[dict]] = None, set_aside: Optional[list[dict]] = None) -> dict[str, Any]:
     """Everything the report shows, computed from run.json's content, the records (repeat order) and the self-check."""
     paper, report = run["paper"], run["report"]
     records = sorted(records, key=lambda r: r["repeat"])
-    design = sequential.design_of(run)
-    auto_verdicts: list = [None] * len(paper["reported"])  # (verdict, values) per claim under repeats=auto
-    auto = None
-    if design is not None:
-        judge_at = lambda claim, values, alpha: claim_verdict(claim, values, report, alpha)  # noqa: E731
-        sequence = sequential.evaluate(design, records, judge_at)
-        auto_verdicts, auto = sequential.summarize(design, sequence, paper["reported"], records, report, judge_at)
-        # the analysis is of the repeats the rule used; a round's overrun past the stop stays in records/, unused
-        records = [r for r in records if r["repeat"] < sequence.used]
+    records, auto_verdicts, auto = stopping(run, records)
     requested = auto["repeats_used"] if auto else run["repeats"]
     statuses = [r["status"] for r in records]
     counts = {

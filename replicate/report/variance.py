@@ -13,7 +13,7 @@ from replicate.config import headline_column
 from replicate.errors import ReplicateError
 from replicate.report import load_records
 from replicate.report.markdown import fmt, fmt_interval, percent, table
-from replicate.report.summary import metric_values
+from replicate.report.summary import metric_values, stopping
 from replicate.runfile import RUN_FILE, read_run_file
 from replicate.store import write_atomic
 
@@ -51,15 +51,18 @@ def write_variance_report(root: Path, group_dirs: Mapping[str, Path]) -> Path:
                 f"{Path(group_dirs[name]) / RUN_FILE}: headline metric '{headline_column(run['paper'])}' differs from "
                 f"'{column}' in {Path(group_dirs[first]) / RUN_FILE}; fix: python -m replicate.report "
                 f"{group_dirs[name]} paper.headline={column}")
-    values = {name: metric_values(load_records(group_dirs[name], run), column) for name, run in runs.items()}
+    values = {name: metric_values(stopping(run, load_records(group_dirs[name], run))[0], column)
+              for name, run in runs.items()}
     confidences = {name: run["report"]["confidence"] for name, run in runs.items()}
     rows = breakdown(values, confidences)
 
     # Training settings are the study's and so the same in every group; scoring settings can be changed per group.
     repeats, determinism = runs[first]["repeats"], runs[first]["determinism"]
     levels = sorted(set(confidences.values()))
+    auto = repeats == "auto"
+    retrains = "until its claims are decided (repeats=auto; n per group below)" if auto else f"{repeats} times"
     lines = [f"# Variance breakdown: `{runs[first]['paper']['name']}`, `{column}`", "",
-             f"Each group retrains {repeats} times with only the named source of randomness varying "
+             f"Each group retrains {retrains} with only the named source of randomness varying "
              "(the others keep one seed); `all` varies every source, `none` varies nothing and so measures the "
              "backend's own nondeterminism (zero in `bitwise` mode).", ""]
     if len(levels) == 1:
@@ -80,7 +83,7 @@ def write_variance_report(root: Path, group_dirs: Mapping[str, Path]) -> Path:
         verdict = "zero, as bitwise determinism promises" if none["std"] == 0 else f"NOT zero ({fmt(none['std'])}): the backend is not deterministic here"
         lines += ["", f"Spread with nothing varying: {verdict}."]
     lines += ["", "Shares need not add up to 1: sources interact, and each std is itself estimated from "
-              f"{repeats} repeats (see its interval)."]
+              + ("its group's n repeats" if auto else f"{repeats} repeats") + " (see its interval)."]
     plot = _plot(rows, column, root / "variance.png")
     if plot:
         lines += ["", f"![std of {column} per source]({plot.name})"]
