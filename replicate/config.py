@@ -195,7 +195,7 @@ def settings_from_config(cfg: DictConfig) -> RunSettings:
 def check(settings: RunSettings) -> None:
     repeats = settings.repeats
     if repeats != "auto" and (isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1):
-        raise ConfigError(f"repeats={repeats}: must be a positive integer or auto; fix: repeats=30 (the default), or "
+        raise ConfigError(f"repeats={repeats}: must be an integer of at least 1, or auto; fix: repeats=30 (the default), or "
                           "repeats=auto to stop when every claim is decided")
     if settings.auto:
         check_auto(settings)

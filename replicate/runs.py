@@ -94,7 +94,8 @@ def load_runs(path: str | os.PathLike) -> "pd.DataFrame":
 
     One row per repeat, built by the same function as results.csv (replicate.report.results_table): run_id, paper,
     run_dir, then one column per Hydra override that differs between the runs (named by its key, e.g.
-    `paper.protocol.epochs`), then repeat, status, seed_<source>, every metric, kept_epoch, wall_seconds and
+    `paper.protocol.epochs`), then repeat, status, used (whether the report's numbers use it: under repeats=auto
+    not the repeats trained past the stop), seed_<source>, every metric, kept_epoch, wall_seconds and
     weights_sha256. Read from the records, so it holds whatever finished even when no report was written yet.
     """
     import pandas as pd

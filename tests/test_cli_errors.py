@@ -7,6 +7,12 @@ CASES = [
     # (overrides, words the one line must contain)
     (["paper.protocol.epoch=5"], ["paper.protocol.epoch", "5", "did you mean 'paper.protocol.epochs'"]),
     (["repeats=0"], ["repeats=0", "at least 1", "fix"]),
+    (["repeats=abc"], ["repeats=abc", "or auto", "fix"]),
+    (["repeats=auto", "repeats_min=2"], ["repeats_min=2", "at least 3", "fix: repeats_min=5"]),
+    (["repeats=auto", "repeats_max=4"], ["repeats_max=4", "repeats_min=5", "fix"]),
+    (["repeats=auto", "selfcheck.repeat=7"], ["selfcheck.repeat=7", "0..4", "first round", "fix"]),
+    (["repeats=auto", "paper.reported=[{metric: mse, split: test, statistic: unknown, value: 0.1, source: s}]"],
+     ["repeats=auto", "no claim with a known statistic", "fix: repeats=30"]),
     (["seed=1.5"], ["seed", "1.5", "fix"]),
     (["seed=abc"], ["seed", "abc", "fix"]),
     (["seed=-3"], ["seed=-3", "non-negative", "fix"]),

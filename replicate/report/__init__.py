@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pandas as pd
 
@@ -13,7 +13,7 @@ from replicate.plan import run_identities
 from replicate.report.html import render_html
 from replicate.report.markdown import render_markdown
 from replicate.report.plots import make_plots
-from replicate.report.summary import build_summary
+from replicate.report.summary import build_summary, stopping
 from replicate.runfile import SELF_CHECK_FILE, read_run_file, save_run_file
 from replicate.runs import ID_COLUMNS, run_id
 from replicate.seeding import SOURCES
@@ -26,15 +26,18 @@ def load_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
     return RecordStore(run_dir).checked(run_identities(run))
 
 
-def results_table(run: dict[str, Any], records: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per repeat: run id, paper, status, seeds, kept epoch, metrics, hashes, time (results.csv's rows, and
-    replicate.load_runs's). The run id and paper lead every row so that tables of several runs concatenate into one
-    that still tells them apart (a spreadsheet, pandas, a database import)."""
+def results_table(run: dict[str, Any], records: list[dict[str, Any]], used: Optional[set[int]] = None) -> pd.DataFrame:
+    """One row per repeat: run id, paper, status, whether the report's numbers use it, seeds, kept epoch, metrics,
+    hashes, time (results.csv's rows, and replicate.load_runs's). The run id and paper lead every row so that tables
+    of several runs concatenate into one that still tells them apart (a spreadsheet, pandas, a database import).
+    ``used``: the repeats the report's numbers use (default: all, or under repeats=auto those before the stop)."""
     paper, identity = run["paper"], run_id(run)
+    if used is None:
+        used = {record["repeat"] for record in stopping(run, records)[0]}
     rows = []
     for record in sorted(records, key=lambda r: r["repeat"]):
         row: dict[str, Any] = {"run_id": identity, "paper": paper["name"], "repeat": record["repeat"],
-                               "status": record["status"]}
+                               "status": record["status"], "used": record["repeat"] in used}
         row.update({f"seed_{source}": record["seeds"].get(source) for source in SOURCES})
         row.update({column: record["metrics"].get(column) for column in metric_columns(paper)})
         row["kept_epoch"] = record.get("kept_epoch")
@@ -60,7 +63,8 @@ def write_report(run_dir: str | Path, overrides: list[str] | None = None) -> dic
     selfcheck_path = run_dir / SELF_CHECK_FILE
     selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None
     summary = _clean(build_summary(run, records, selfcheck, RecordStore(run_dir).set_aside_files()))
-    table = results_table(run, records)
+    auto = summary.get("sequential")
+    table = results_table(run, records, {r["repeat"] for r in records if not auto or r["repeat"] < auto["repeats_used"]})
     figures = make_plots(summary, records, run_dir)
     # report.md is about one run of one paper: the same run id and paper name in every row of its table say nothing.
     markdown = render_markdown(summary, table.drop(columns=list(ID_COLUMNS), errors="ignore"), figures)
