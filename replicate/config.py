@@ -231,8 +231,8 @@ def check_auto(settings: RunSettings) -> None:
     if settings.repeats_max < settings.repeats_min:
         raise ConfigError(f"repeats_max={settings.repeats_max}: must be at least repeats_min={settings.repeats_min}; "
                           "fix: repeats_max=100 (the default)")
-    if settings.repeats_max > 1000:
-        raise ConfigError(f"repeats_max={settings.repeats_max}: repeats=auto plans at most 1000 repeats; fix: "
+    if settings.repeats_max > 500:
+        raise ConfigError(f"repeats_max={settings.repeats_max}: repeats=auto plans at most 500 repeats; fix: "
                           "repeats_max=100 (the default) or a fixed repeats=N")
     if not any(claim.get("statistic") != "unknown" for claim in settings.paper.get("reported") or []):
         raise ConfigError(f"repeats=auto: paper '{settings.paper.get('name')}' has no claim with a known statistic "

@@ -130,7 +130,8 @@ def auto_design(settings: RunSettings, run_dir: Path):
     from replicate.sequential import Design, alpha_of, decidable
 
     fresh = Design(alpha_of(settings.report), settings.repeats_min, settings.repeats_max,
-                   tuple(claim for claim in settings.paper.get("reported") or [] if decidable(claim)))
+                   tuple(claim for claim in settings.paper.get("reported") or [] if decidable(claim)),
+                   float(settings.report["tolerance"]))
     path = run_dir / RUN_FILE
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if previous.get("repeats") != "auto" or not previous.get("sequential"):
@@ -141,10 +142,11 @@ def auto_design(settings: RunSettings, run_dir: Path):
             f"{path}: this repeats=auto run started with repeats_min={frozen.first} and repeats_max={frozen.maximum}, "
             f"and its looks are computed for them (got repeats_min={fresh.first}, repeats_max={fresh.maximum}); fix: "
             f"repeats_min={frozen.first} and repeats_max >= {frozen.maximum}, or another hydra.run.dir for a new run")
-    if frozen.claims != fresh.claims or frozen.alpha != fresh.alpha:
-        log.warning("repeats=auto: the claims or report.confidence differ from those this run started with; the "
-                    "stopping rule keeps the ones it started with, and the report re-scores the new ones")
-    return Design(frozen.alpha, frozen.first, fresh.maximum, frozen.claims)
+    if (frozen.claims, frozen.alpha, frozen.tolerance) != (fresh.claims, fresh.alpha, fresh.tolerance):
+        log.warning("repeats=auto: the claims, report.confidence or report.tolerance differ from those this run "
+                    "started with; the stopping rule keeps the ones it started with, and the report re-scores the "
+                    "new ones")
+    return dataclasses.replace(frozen, maximum=fresh.maximum)
 
 
 class AutoRounds:
@@ -157,7 +159,8 @@ class AutoRounds:
         self.settings, self.store, self.plan, self.design = settings, store, plan, design
         self.identities = {spec.index: spec.identity for spec in plan}
         self.cache: dict = {}
-        self.judge = lambda claim, values, alpha: claim_verdict(claim, values, settings.report, alpha,  # noqa: E731
+        frozen = design.scoring(settings.report)
+        self.judge = lambda claim, values, alpha: claim_verdict(claim, values, frozen, alpha,  # noqa: E731
                                                                 decide_repeats=False)
 
     def sequence(self):
@@ -174,13 +177,19 @@ class AutoRounds:
         return max(1, slots * per_unit)
 
     def __call__(self, slots: int) -> tuple[list[RepeatSpec], str]:
-        from replicate.sequential import next_target
+        from replicate.sequential import evaluate, next_target
 
-        sequence = self.sequence()
+        records = self.store.checked(self.identities)
+        sequence = evaluate(self.design, records, self.judge, self.cache)
         if sequence.finished:
             return [], ""
+        if sequence.available >= self.design.first and not any(r["status"] == "completed" for r in records):
+            log.error("repeats=auto: none of the first %d repeats completed, so no claim can be decided; stopping "
+                      "instead of training up to repeats_max=%d (the report lists why they failed)",
+                      sequence.available, self.design.maximum)
+            return [], ""
         target = next_target(sequence, self.round_size(slots))
-        have = {record["repeat"] for record in self.store.checked(self.identities)}
+        have = {record["repeat"] for record in records}
         todo = [spec for spec in self.plan[:target] if spec.index not in have]
         undecided = len(self.design.claims) - len(sequence.decided_at)
         state = (f"{len(sequence.looks)} look(s), {undecided} of {len(self.design.claims)} claim(s) undecided"

@@ -49,7 +49,9 @@ def nominal_level(statistic: str, k: int, first: int, maximum: int, alpha: float
     n = np.arange(first, maximum + 1)
     if statistic == "sample":
         y = rng.standard_normal((draws, k))
-        beaten = (y[:, None, :] > x[:, :, None]).sum(axis=2)  # (draws, maximum): reported values above each run
+        beaten = np.zeros(x.shape, dtype=np.int32)  # (draws, maximum): reported values above each run
+        for column in range(k):
+            beaten += y[:, column:column + 1] > x
         u = np.cumsum(beaten, axis=1)[:, first - 1:]
         stat = np.abs(u - k * n / 2.0)
         p = _empirical_two_sided_abs(stat)
@@ -156,6 +158,11 @@ class Design:
     first: int
     maximum: int
     claims: tuple  # the claims (as in paper.reported) that stop the run; unknown statistics are left out
+    tolerance: float = 0.01  # report.tolerance when the run started (a claim's own `tolerance:` is in the claim)
+
+    def scoring(self, report: dict) -> dict:
+        """``report`` (run.json's report settings) with the tolerance the looks were judged with."""
+        return {**report, "tolerance": self.tolerance, "confidence": 1 - self.alpha}
 
     def level(self, claim: dict) -> float:
         """The claim's nominal level: over its own looks (first..the look where its check is sharp by width) for a
@@ -167,12 +174,12 @@ class Design:
 
     def as_dict(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "repeats_min": self.first, "repeats_max": self.maximum,
-                "claims": [dict(claim) for claim in self.claims]}
+                "tolerance": self.tolerance, "claims": [dict(claim) for claim in self.claims]}
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> "Design":
         return cls(float(value["alpha"]), int(value["repeats_min"]), int(value["repeats_max"]),
-                   tuple(value["claims"]))
+                   tuple(value["claims"]), float(value["tolerance"]))
 
 
 def design_of(run: dict[str, Any]) -> Optional[Design]:
@@ -183,7 +190,8 @@ def design_of(run: dict[str, Any]) -> Optional[Design]:
     if frozen:
         return Design.from_dict(frozen)
     return Design(alpha_of(run["report"]), int(run["repeats_min"]), int(run["repeats_max"]),
-                  tuple(claim for claim in run["paper"].get("reported", []) if decidable(claim)))
+                  tuple(claim for claim in run["paper"].get("reported", []) if decidable(claim)),
+                  float(run["report"]["tolerance"]))
 
 
 @dataclass
@@ -315,12 +323,14 @@ RULE = ("repeats=auto: after every repeat from the first look (repeats_min) on, 
 def summarize(design: Design, sequence: State, claims: list[dict], records: list[dict], report: dict,
               judge_claim) -> tuple[list[tuple[Optional[Any], list[float]]], dict[str, Any]]:
     """Each current claim's verdict under the stopping rule with the values it was made on (None for a claim of
-    unknown statistic, which the report judges as usual) and the report's `sequential` block: the rule, the design, every look's
+    unknown statistic, which the report judges as usual; ``judge_claim`` judges with the current ``report``
+    settings the claims the run did not stop on) and the report's `sequential` block: the rule, the design, every look's
     interim results, where the run stopped and why, and the fixed-n design each claim would have needed."""
     from replicate.report.summary import claim_values
 
     alpha_now = alpha_of(report)
-    same_alpha = math.isclose(alpha_now, design.alpha, rel_tol=0, abs_tol=1e-12)
+    same_scoring = (math.isclose(alpha_now, design.alpha, rel_tol=0, abs_tol=1e-12)
+                    and report["tolerance"] == design.tolerance)
     label = lambda claim: claim.get("label") or f"{claim['split']}_{claim['metric']}"  # noqa: E731
     used = [record for record in records if record["repeat"] < sequence.used]
     verdicts: list[tuple[Optional[Any], list[float]]] = []
@@ -331,7 +341,7 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
             verdicts.append((None, claim_values(claim, used)))
             levels.append(None)
             continue
-        if same_alpha and claim in design.claims:
+        if same_scoring and claim in design.claims:
             index = design.claims.index(claim)
             levels.append(design.level(claim))
             at = sequence.decided_at.get(index, sequence.used)
@@ -346,7 +356,7 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
                 verdicts.append((verdict.Verdict(claim["statistic"], "none", None, why, RULE, "no verdict, so no "
                                                  "error rate applies", "sequential (no look yet)"), values))
             continue
-        # Not a claim the run stopped on (set or changed afterwards, or another alpha): judged on the repeats used at
+        # Not a claim the run stopped on (set or changed afterwards, or another alpha or tolerance): judged on the repeats used at
         # the level that holds at every look first..max, so the data-dependent stopping point cannot inflate it.
         changed.append(label(claim))
         level = Design(alpha_now, design.first, design.maximum, ()).level(claim)
@@ -367,7 +377,7 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
             "outcome": sequence.verdicts[index].label if index in sequence.verdicts else "undecided",
             "fixed_n": fixed_n_to_decide(claim["statistic"], claim_k(claim), np.array(values),
                                          claim["values"] if claim["statistic"] == "sample" else claim["value"],
-                                         design.alpha, claim.get("tolerance") or report["tolerance"], claim.get("std"),
+                                         design.alpha, claim.get("tolerance") or design.tolerance, claim.get("std"),
                                          "raw") if len(values) >= 2 else None,
         })
     if sequence.stop is not None:

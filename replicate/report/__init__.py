@@ -64,8 +64,9 @@ def write_report(run_dir: str | Path, overrides: list[str] | None = None) -> dic
     selfcheck = json.loads(selfcheck_path.read_text(encoding="utf-8")) if selfcheck_path.exists() else None
     summary = _clean(build_summary(run, records, selfcheck, RecordStore(run_dir).set_aside_files()))
     auto = summary.get("sequential")
-    table = results_table(run, records, {r["repeat"] for r in records if not auto or r["repeat"] < auto["repeats_used"]})
-    figures = make_plots(summary, records, run_dir)
+    used = [r for r in records if not auto or r["repeat"] < auto["repeats_used"]]
+    table = results_table(run, records, {r["repeat"] for r in used})
+    figures = make_plots(summary, used, run_dir)
     # report.md is about one run of one paper: the same run id and paper name in every row of its table say nothing.
     markdown = render_markdown(summary, table.drop(columns=list(ID_COLUMNS), errors="ignore"), figures)
     write_atomic(run_dir / "summary.json", json.dumps(summary, indent=1, sort_keys=True, default=_json_default) + "\n")

@@ -150,8 +150,8 @@ def sequential_lines(block: Optional[dict]) -> list[str]:
     if block["rescored"]:
         lines += ["", f"**Re-scored:** the stopping rule was computed for the claims set when the run ran "
                   f"({', '.join(block['stopping_claims']) or 'none'}) at α = {block['alpha']:g}. "
-                  f"{', '.join(block['rescored'])}: not among them (set or changed afterwards, or report.confidence "
-                  f"changed to α = {block['alpha_now']:g}), so judged on the {block['repeats_used']} repeats used at "
+                  f"{', '.join(block['rescored'])}: not among them (set or changed afterwards, or report.confidence or "
+                  f"report.tolerance changed; α is now {block['alpha_now']:g}), so judged on the {block['repeats_used']} repeats used at "
                   "the level that holds at every look from the first to repeats_max: the data-dependent stopping "
                   "point cannot inflate their false-alarm rate."]
     if block["looks"]:

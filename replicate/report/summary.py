@@ -170,10 +170,10 @@ def stopping(run: dict[str, Any], records: list[dict[str, Any]]) -> tuple[list[d
     claims = run["paper"]["reported"]
     if design is None:
         return records, [None] * len(claims), None
-    report = run["report"]
-    judge_at = lambda claim, values, alpha: claim_verdict(claim, values, report, alpha)  # noqa: E731
-    sequence = sequential.evaluate(design, records, judge_at)
-    made, block = sequential.summarize(design, sequence, claims, records, report, judge_at)
+    report, frozen = run["report"], design.scoring(run["report"])
+    sequence = sequential.evaluate(design, records, lambda claim, values, alpha: claim_verdict(claim, values, frozen, alpha))
+    made, block = sequential.summarize(design, sequence, claims, records, report,
+                                       lambda claim, values, alpha: claim_verdict(claim, values, report, alpha))
     return [r for r in records if r["repeat"] < sequence.used], made, block
 
 
