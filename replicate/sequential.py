@@ -378,7 +378,7 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
             "fixed_n": fixed_n_to_decide(claim["statistic"], claim_k(claim), np.array(values),
                                          claim["values"] if claim["statistic"] == "sample" else claim["value"],
                                          design.alpha, claim.get("tolerance") or design.tolerance, claim.get("std"),
-                                         "raw") if len(values) >= 2 else None,
+                                         _scale(claim)) if len(values) >= 2 else None,
         })
     if sequence.stop is not None:
         status, text = "decided", (f"repeats=auto stopped after {sequence.stop} repeats: every claim decided "
@@ -407,6 +407,13 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
     verdicts = [(_sequential_words(result, level, design, alpha_now) if result is not None else None, values)
                 for (result, values), level in zip(verdicts, levels)]
     return verdicts, block
+
+
+def _scale(claim: dict) -> str:
+    """The scale the verdict rules judge a claim's metric on: log for losses and errors."""
+    from replicate import metrics
+
+    return "log" if metrics.multiplicative(metrics.column(claim["split"], claim["metric"])) else "raw"
 
 
 def _sequential_words(result, level: Optional[float], design: Design, alpha: float):
