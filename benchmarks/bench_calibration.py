@@ -13,8 +13,9 @@ Then the `repeats=auto` rule (replicate.sequential): each simulated claim is jud
 `--first` to `--max` at its kind's nominal level and stops at its first decision. Per distribution, claim kind and
 shift: the nominal level, the share flagged (at shift 0: the false-alarm rate under optional stopping, against
 alpha + 2 MC SE), consistent and still inconclusive at the maximum, the mean and 90th percentile of the repeats used,
-and the fixed-n design it replaces (the n at which the fixed-n rule at full alpha makes its check sharp by width),
-that design's share flagged on the same draws (its power, beside the sequential rule's) and the ratio of repeats.
+and the fixed-n design it replaces (the smallest n, from where the fixed-n rule's check is sharp by width, at which
+the fixed-n rule at full alpha decides at least 95% of the claims), that design's share flagged on the same draws
+(its power, beside the sequential rule's) and the ratio of repeats.
 """
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def sequential_tables(args, alpha: float) -> None:
                 ok = ("yes" if r["flagged"] <= alpha + 2 * r["mc_se"] else "**NO**") if shift == 0 else ""
                 print(f"| {claim} | {r['level']:.4f} | {shift:g}σ | {100 * r['flagged']:.1f}% | {100 * r['mc_se']:.1f} | "
                       f"{ok} | {100 * r['consistent']:.0f}% | {100 * r['inconclusive']:.0f}% | {r['mean_n']:.1f} | "
-                      f"{r['p90_n']:.0f} | {r['fixed_n']} | {100 * r['fixed_flagged']:.0f}% | {r['ratio']:.2f} |")
+                      f"{r['p90_n']:.0f} | {r['fixed_n'] or f'> {args.max}'} | "
+                      + (f"{100 * r['fixed_flagged']:.0f}% | {r['ratio']:.2f} |" if r["fixed_n"] else "— | — |"))
         print()
 
 

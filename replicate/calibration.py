@@ -134,8 +134,9 @@ def simulate_sequential(distribution: str, claim: str, shift: float, claims: int
     repeat n = first..maximum at its kind's nominal level and decided at the first look whose verdict is consistent
     or inconsistent. Returns the outcome shares (flagged at shift 0 is the false-alarm rate under optional stopping),
     the mean and 90th percentile of the repeats used, and the fixed-n design it replaces on the same draws:
-    ``fixed_n``, the n at which the fixed-n rule at full alpha makes its check sharp by width
-    (replicate.sequential.sharp_at, what `repeats_to_decide` plans), and that rule's shares flagged and decided there.
+    ``fixed_n``, the smallest n (from where the fixed-n rule's check is sharp by width, replicate.sequential.sharp_at,
+    up a grid to ``maximum``) at which the fixed-n rule at full alpha decides at least 95% of the claims (None: no n
+    up to the maximum does), and that rule's shares flagged and decided there.
     ``level``: another nominal level per look (``alpha`` shows what naive re-testing after every repeat does)."""
     from replicate.sequential import plan_levels, sharp_at
 
@@ -143,7 +144,8 @@ def simulate_sequential(distribution: str, claim: str, shift: float, claims: int
     statistic, k = CLAIMS[claim]
     tolerance = tolerance_sigmas * (dist.sigma * 0.03 if dist.multiplicative else dist.sigma)
     level = plan_levels(statistic, k, first, maximum, alpha)[0] if level is None else level
-    fixed_n = min(sharp_at(statistic, k, alpha, maximum), maximum)
+    sharp = min(sharp_at(statistic, k, alpha, maximum), maximum)
+    grid = [sharp] + [n for n in (12, 16, 20, 25, 30, 35, 40, 50, 60, 80, 100) if sharp < n <= maximum]
     rng = np.random.default_rng([seed, 16, int(shift * 100), k, len(distribution), len(claim), first, maximum])
 
     def outcome(reported, values, at: float) -> str:
@@ -152,7 +154,7 @@ def simulate_sequential(distribution: str, claim: str, shift: float, claims: int
                         decide_repeats=False)
         return verdict.outcome if verdict.direction in (None, "optimistic") else "wrong_direction"
 
-    used, outcomes, fixed = [], [], []
+    used, outcomes, draws = [], [], []
     for _ in range(claims):
         ours = dist.draw(rng, maximum)
         reported = paper_number(dist, statistic, k, rng, shift)
@@ -164,7 +166,13 @@ def simulate_sequential(distribution: str, claim: str, shift: float, claims: int
                 break
         used.append(n_used)
         outcomes.append(result)
-        fixed.append(outcome(reported, ours[:fixed_n], alpha))
+        draws.append((reported, ours))
+    fixed_n, fixed = None, []
+    for n in grid:
+        fixed = [outcome(reported, ours[:n], alpha) for reported, ours in draws]
+        if np.mean([f != "inconclusive" for f in fixed]) >= 0.95:
+            fixed_n = n
+            break
     used_array = np.array(used)
     shares = {name: float(np.mean([o == name for o in outcomes]))
               for name in ("inconsistent", "consistent", "inconclusive", "wrong_direction")}
@@ -172,6 +180,7 @@ def simulate_sequential(distribution: str, claim: str, shift: float, claims: int
     return {**shares, "flagged": flagged, "claims": claims, "level": level,
             "mc_se": math.sqrt(max(flagged * (1 - flagged), 1e-12) / claims),
             "mean_n": float(used_array.mean()), "p90_n": float(np.percentile(used_array, 90)),
-            "fixed_n": fixed_n, "fixed_flagged": float(np.mean([f in ("inconsistent", "wrong_direction") for f in fixed])),
-            "fixed_decided": float(np.mean([f != "inconclusive" for f in fixed])),
-            "ratio": float(used_array.mean()) / fixed_n}
+            "fixed_n": fixed_n,
+            "fixed_flagged": float(np.mean([f in ("inconsistent", "wrong_direction") for f in fixed])) if fixed_n else None,
+            "fixed_decided": float(np.mean([f != "inconclusive" for f in fixed])) if fixed_n else None,
+            "ratio": float(used_array.mean()) / fixed_n if fixed_n else math.nan}
