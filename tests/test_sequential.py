@@ -52,12 +52,12 @@ def test_the_rule_holds_alpha_under_optional_stopping_where_naive_retesting_does
     rule's false-alarm rate stays within alpha + 2 MC SE; re-testing at alpha after every repeat flags about 16%."""
     claims, alpha = 200, 0.05
     bound = alpha + 2 * math.sqrt(alpha * (1 - alpha) / claims)
-    rule = simulate_sequential("normal", "mean_of_5", 0.0, claims, maximum=40)
-    naive = simulate_sequential("normal", "mean_of_5", 0.0, claims, maximum=40, level=alpha)
+    rule = simulate_sequential("normal", "mean_of_5", 0.0, claims, maximum=30)
+    naive = simulate_sequential("normal", "mean_of_5", 0.0, claims, maximum=30, level=alpha)
     assert rule["flagged"] <= bound, rule
-    assert naive["flagged"] > 0.1, naive
+    assert naive["flagged"] > bound + 0.02, naive
     assert rule["fixed_n"] == 16 and rule["mean_n"] <= 1.3 * rule["fixed_n"], rule  # at most 1.3x the fixed n
-    off = simulate_sequential("normal", "mean_of_5", 3.0, 50, maximum=40)
+    off = simulate_sequential("normal", "mean_of_5", 3.0, 40, maximum=30)
     assert off["flagged"] >= 0.95 and off["mean_n"] <= 10, off  # 3 sd off: flagged, in a handful of repeats
 
 
@@ -103,7 +103,7 @@ def test_a_claim_the_run_did_not_stop_on_is_rescored_at_the_level_of_every_look(
 # ------------------------------------------------------------------------------------------- the command
 
 CLAIM = "paper.reported=[{{label: one run, metric: mse, split: test, statistic: single_run, value: {value}, source: a test}}]"
-AUTO = ["repeats=auto", "paper.protocol.epochs=20"]
+AUTO = ["repeats=auto", "paper.protocol.epochs=5"]
 
 
 def summary_of(run_dir):
