@@ -134,6 +134,13 @@ def test_an_obvious_claim_stops_at_the_first_look_and_can_be_rescored(tmp_path):
     assert "**Re-scored:**" in (run_dir / "report.md").read_text()
     assert {path.name: path.read_bytes() for path in (run_dir / "records").iterdir()} == before
 
+    # The same through the main command: the changed claim is re-scored, the run stops where it stopped.
+    again = run_cli([*AUTO, CLAIM.format(value=0.03), f"hydra.run.dir={run_dir}"])
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "the stopping rule keeps the ones it started with" in again.stdout + again.stderr
+    assert summary_of(run_dir)["sequential"]["rescored"] == ["one run"]
+    assert {path.name: path.read_bytes() for path in (run_dir / "records").iterdir()} == before
+
     # The frozen design: lowering repeats_max (or moving the first look) would re-decide looks already made.
     lowered = run_cli([*AUTO, CLAIM.format(value=1e6), f"hydra.run.dir={run_dir}", "repeats_max=50"])
     assert lowered.returncode == 2
