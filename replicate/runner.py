@@ -136,7 +136,7 @@ def auto_design(settings: RunSettings, run_dir: Path):
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     if previous.get("repeats") != "auto" or not previous.get("sequential"):
         return fresh
-    frozen = Design.from_dict(previous["sequential"])
+    frozen = Design.from_dict({"tolerance": previous["report"]["tolerance"], **previous["sequential"]})
     if frozen.first != fresh.first or fresh.maximum < frozen.maximum:
         raise ConfigError(
             f"{path}: this repeats=auto run started with repeats_min={frozen.first} and repeats_max={frozen.maximum}, "

@@ -188,7 +188,7 @@ def design_of(run: dict[str, Any]) -> Optional[Design]:
         return None
     frozen = run.get("sequential")
     if frozen:
-        return Design.from_dict(frozen)
+        return Design.from_dict({"tolerance": run["report"]["tolerance"], **frozen})
     return Design(alpha_of(run["report"]), int(run["repeats_min"]), int(run["repeats_max"]),
                   tuple(claim for claim in run["paper"].get("reported", []) if decidable(claim)),
                   float(run["report"]["tolerance"]))

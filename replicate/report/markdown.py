@@ -144,9 +144,10 @@ def sequential_lines(block: Optional[dict]) -> list[str]:
               "width), planned with the spread measured at the deciding look."]
     if block["overrun"]:
         shown = ", ".join(map(str, block["overrun"][:10])) + (" …" if len(block["overrun"]) > 10 else "")
-        lines += ["", f"Repeats {shown} were trained after the stopping point (the last round fills every worker, or "
-                  "they were already in records/); they are kept in records/ and not used by the verdicts or the "
-                  "statistics of this report."]
+        one = len(block["overrun"]) == 1
+        lines += ["", f"Repeat{'' if one else 's'} {shown} {'was' if one else 'were'} trained after the stopping point "
+                  "(the last round fills every worker, or the records were already there); kept in records/, not used "
+                  "by the verdicts or the statistics of this report."]
     if block["rescored"]:
         lines += ["", f"**Re-scored:** the stopping rule was computed for the claims set when the run ran "
                   f"({', '.join(block['stopping_claims']) or 'none'}) at α = {block['alpha']:g}. "
