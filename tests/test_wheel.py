@@ -78,12 +78,14 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_paper_from_an_empty_directory(
                            cwd=empty, capture_output=True, text=True, env=cli_env(), timeout=120)
     module, conf = where.stdout.split()
     assert module.startswith(str(venv)) and conf.startswith(str(venv)), where.stdout  # not the checkout
-    # The console command the wheel installed, as a user types it.
-    run = subprocess.run([str(venv / "bin" / "replicate"), "repeats=2", "paper.protocol.epochs=2"], cwd=empty,
-                         capture_output=True, text=True, env=cli_env(), timeout=600)
+    # The console command the wheel installed, as a user types it (repeats=auto: a claim far off stops at look 5).
+    claim = "paper.reported=[{label: far off, metric: mse, split: test, statistic: single_run, value: 1e6, source: t}]"
+    run = subprocess.run([str(venv / "bin" / "replicate"), "repeats=auto", claim, "paper.protocol.epochs=2"],
+                         cwd=empty, capture_output=True, text=True, env=cli_env(), timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     (report,) = (empty / "outputs" / "mlp_sequence").glob("*/report.md")
-    assert "bitwise reproducible: yes" in report.read_text()
+    text = report.read_text()
+    assert "bitwise reproducible: yes" in text and "repeats=auto stopped after 5 repeats" in text
     check = subprocess.run([str(python), "-m", "replicate.check", "paper=tmd_cnn", "paper.data.num_segments=300"],
                            cwd=empty, capture_output=True, text=True,
                            env=cli_env(REPLICATE_DATA_DIR=str(tmp_path / "data")), timeout=600)
