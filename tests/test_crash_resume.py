@@ -14,14 +14,14 @@ from external_paper import external_args, write_external_paper
 from replicate.store import read_record
 
 pytestmark = pytest.mark.slow
-REPEATS = 6
+REPEATS = 4
 
 
 @pytest.fixture(scope="module")
 def paper(tmp_path_factory):
     root = tmp_path_factory.mktemp("crash")
     conf, code = write_external_paper(root)
-    # per_repeat: six units of work on two workers, so a kill lands between finished and running repeats
+    # per_repeat: four units of work on two workers, so a kill lands between finished and running repeats
     args = [*external_args(conf), "executor=local", "executor.workers=2", "selfcheck.enabled=false", "execution=per_repeat",
             f"repeats={REPEATS}", "paper.protocol.epochs=40", "paper.data.num_examples=600"]
     return {"args": args, "env": {"PYTHONPATH": str(code)}, "root": root}

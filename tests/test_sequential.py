@@ -17,7 +17,9 @@ from replicate import sequential
 from replicate.calibration import simulate_sequential
 from replicate.report.summary import claim_verdict
 
-from conftest import ROOT, cli_env, read_records, run_cli
+from conftest import ROOT, cli_env, read_records, run_cli, settings_for
+from replicate.errors import ConfigError
+from replicate.runner import auto_design
 
 REPORT = {"confidence": 0.95, "tolerance": 0.01, "bootstrap_resamples": 9999}
 
@@ -141,11 +143,14 @@ def test_an_obvious_claim_stops_at_the_first_look_and_can_be_rescored(tmp_path):
     assert summary_of(run_dir)["sequential"]["rescored"] == ["one run"]
     assert {path.name: path.read_bytes() for path in (run_dir / "records").iterdir()} == before
 
-    # The frozen design: lowering repeats_max (or moving the first look) would re-decide looks already made.
-    lowered = run_cli([*AUTO, CLAIM.format(value=1e6), f"hydra.run.dir={run_dir}", "repeats_max=50"])
-    assert lowered.returncode == 2
-    line = lowered.stderr.strip().splitlines()[-1]
-    assert "run.json" in line and "repeats_max=100" in line and "fix:" in line
+    # The frozen design: lowering repeats_max (or moving the first look) would re-decide looks already made; raising
+    # the maximum keeps the claims the run started with.
+    for changed in (["repeats_max=50"], ["repeats_min=6"]):
+        with pytest.raises(ConfigError) as error:
+            auto_design(settings_for([*AUTO, CLAIM.format(value=1e6), *changed], run_dir), run_dir)
+        assert "run.json" in str(error.value) and "repeats_max=100" in str(error.value) and "fix:" in str(error.value)
+    raised = auto_design(settings_for([*AUTO, CLAIM.format(value=0.5), "repeats_max=200"], run_dir), run_dir)
+    assert raised.maximum == 200 and raised.claims[0]["value"] == 1e6
 
 
 HONEST = ["repeats=auto", "paper.protocol.epochs=40", CLAIM.format(value=0.001), "selfcheck.enabled=false"]
