@@ -163,13 +163,15 @@ class AutoRounds:
         self.judge = lambda claim, values, alpha: claim_verdict(claim, values, frozen, alpha,  # noqa: E731
                                                                 decide_repeats=False)
 
-    def sequence(self):
+    def looks(self):
+        """The records finished so far and the looks over them (judged once each: the cache)."""
         from replicate.sequential import evaluate
 
-        return evaluate(self.design, self.store.checked(self.identities), self.judge, self.cache)
+        records = self.store.checked(self.identities)
+        return records, evaluate(self.design, records, self.judge, self.cache)
 
     def finished(self) -> bool:
-        return self.sequence().finished
+        return self.looks()[1].finished
 
     def round_size(self, slots: int) -> int:
         """A round fills the workers, or their lockstep groups (execution=vectorized/auto with `replicas`)."""
@@ -177,10 +179,9 @@ class AutoRounds:
         return max(1, slots * per_unit)
 
     def __call__(self, slots: int) -> tuple[list[RepeatSpec], str]:
-        from replicate.sequential import evaluate, next_target
+        from replicate.sequential import next_target
 
-        records = self.store.checked(self.identities)
-        sequence = evaluate(self.design, records, self.judge, self.cache)
+        records, sequence = self.looks()
         if sequence.finished:
             return [], ""
         if sequence.available >= self.design.first and not any(r["status"] == "completed" for r in records):

@@ -161,8 +161,9 @@ class Design:
     tolerance: float = 0.01  # report.tolerance when the run started (a claim's own `tolerance:` is in the claim)
 
     def scoring(self, report: dict) -> dict:
-        """``report`` (run.json's report settings) with the tolerance the looks were judged with."""
-        return {**report, "tolerance": self.tolerance, "confidence": 1 - self.alpha}
+        """``report`` (run.json's report settings) with the tolerance the looks were judged with (each look passes
+        its level explicitly, so the confidence is not read)."""
+        return {**report, "tolerance": self.tolerance}
 
     def level(self, claim: dict) -> float:
         """The claim's nominal level: over its own looks (first..the look where its check is sharp by width) for a

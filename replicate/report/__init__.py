@@ -26,6 +26,11 @@ def load_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
     return RecordStore(run_dir).checked(run_identities(run))
 
 
+def used_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records a report's numbers use: load_records, less (under repeats=auto) those trained past the stop."""
+    return stopping(run, load_records(run_dir, run))[0]
+
+
 def results_table(run: dict[str, Any], records: list[dict[str, Any]], used: Optional[set[int]] = None) -> pd.DataFrame:
     """One row per repeat: run id, paper, status, whether the report's numbers use it, seeds, kept epoch, metrics,
     hashes, time (results.csv's rows, and replicate.load_runs's). The run id and paper lead every row so that tables

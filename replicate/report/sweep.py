@@ -11,9 +11,9 @@ import numpy as np
 
 from replicate import stats
 from replicate.config import headline_column
-from replicate.report import load_records
+from replicate.report import used_records
 from replicate.report.markdown import fmt, fmt_interval, percent, table
-from replicate.report.summary import metric_values, stopping
+from replicate.report.summary import metric_values
 from replicate.runfile import job_overrides, natural_key, read_run_file, run_dirs, swept_keys
 from replicate.store import write_atomic
 
@@ -51,7 +51,7 @@ def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]
         column = headline_column(run["paper"])
         runs.append({"name": name(run_dir, overrides), "dir": run_dir, "summary": summary, "column": column,
                      "confidence": confidence,
-                     "values": metric_values(stopping(run, load_records(run_dir, run))[0], column),
+                     "values": metric_values(used_records(run_dir, run), column),
                      "overrides": {key: overrides.get(key) for key in keys}})
     return runs, left_out
 

@@ -11,9 +11,9 @@ import numpy as np
 from replicate import stats
 from replicate.config import headline_column
 from replicate.errors import ReplicateError
-from replicate.report import load_records
+from replicate.report import used_records
 from replicate.report.markdown import fmt, fmt_interval, percent, table
-from replicate.report.summary import metric_values, stopping
+from replicate.report.summary import metric_values
 from replicate.runfile import RUN_FILE, read_run_file
 from replicate.store import write_atomic
 
@@ -51,7 +51,7 @@ def write_variance_report(root: Path, group_dirs: Mapping[str, Path]) -> Path:
                 f"{Path(group_dirs[name]) / RUN_FILE}: headline metric '{headline_column(run['paper'])}' differs from "
                 f"'{column}' in {Path(group_dirs[first]) / RUN_FILE}; fix: python -m replicate.report "
                 f"{group_dirs[name]} paper.headline={column}")
-    values = {name: metric_values(stopping(run, load_records(group_dirs[name], run))[0], column)
+    values = {name: metric_values(used_records(group_dirs[name], run), column)
               for name, run in runs.items()}
     confidences = {name: run["report"]["confidence"] for name, run in runs.items()}
     rows = breakdown(values, confidences)
