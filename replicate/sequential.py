@@ -29,86 +29,110 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from replicate import verdict
+from replicate import family, verdict
 
-_LEVEL_DRAWS = 40_000  # simulated sequences per nominal level (its Monte-Carlo error on the false-alarm rate: ~0.001)
+_LEVEL_DRAWS = 20_000  # simulated sequences per member and nominal level (Monte-Carlo error on the rate: ~0.0015)
 DECIDED = ("consistent", "inconsistent")
 
 
-@functools.lru_cache(maxsize=128)
-def nominal_level(statistic: str, k: int, first: int, maximum: int, alpha: float) -> float:
+_KINDS = {"single_run": "single", "mean_of_k": "mean", "best_of_k": "best"}
+
+
+def nominal_level(statistic: str, k: int, first: int, maximum: int, alpha: float, log_scale: bool = False) -> float:
     """alpha' for a claim of this kind judged after every repeat n = first..maximum: P(any look rejects an honest
-    claim) = alpha under normal runs (seeded Monte Carlo, so every report gives the same number). ``k``: the claim's
-    k (mean_of_k, best_of_k) or the number of reported values (sample); 1 for one run."""
+    claim) <= alpha under every member of the claim's family of run distributions (replicate.family; seeded Monte
+    Carlo, so every report gives the same number). ``k``: the claim's k (mean_of_k, best_of_k) or the number of
+    reported values (sample); 1 for one run. ``log_scale``: the claim's metric is a loss or error."""
     if not 2 <= first <= maximum:
         raise ValueError(f"looks need 2 <= first <= maximum, got first={first}, maximum={maximum}")
-    kind = {"single_run": 0, "mean_of_k": 1, "best_of_k": 2, "sample": 3}[statistic]
-    rng = np.random.default_rng([20261128, 16, kind, k, first, maximum, int(round(alpha * 1e6))])
+    if statistic == "sample":
+        return _sample_level(k, first, maximum, alpha)
+    horizon = max(maximum, family.TABLE_MAX_N)
+    running = _running_smallest_p(statistic, k, first, horizon, log_scale)
+    # judge rejects when p < level: per member the largest level with P(min p < level) <= alpha; the smallest of
+    # those over the members; never above alpha (one look must not test more loosely than the fixed-n rule)
+    index = int(math.floor(alpha * _LEVEL_DRAWS))
+    return min(alpha, min(float(np.partition(member[:, maximum - first], index)[index]) for member in running))
+
+
+@functools.lru_cache(maxsize=4)
+def _running_smallest_p(statistic: str, k: int, first: int, horizon: int, log_scale: bool) -> tuple:
+    """Per member of the family: (draws, horizon - first + 1), column j the smallest p-value over the looks
+    first..first+j of simulated honest claims (each a run of ``horizon`` repeats judged after every one by the same
+    family p-values as the fixed-n rule). One simulation serves every last look up to the horizon."""
+    kind = _KINDS[statistic]
+    family_name = family.family_for(kind, log_scale)
+    law = family.law(family_name, kind, k)
+    kind_code = {"single": 0, "mean": 1, "best": 2}[kind]
+    result = []
+    for index, member in enumerate(family.FAMILIES[family_name]):
+        t, _ = family.simulate_pivots(member, kind, 1 if kind == "single" else k, horizon, _LEVEL_DRAWS,
+                                      (16, kind_code, k, index, first, horizon))
+        running = np.empty((_LEVEL_DRAWS, horizon - first + 1), dtype=np.float32)
+        smallest = np.ones(_LEVEL_DRAWS)
+        for n in range(first, horizon + 1):
+            column = t[:, n - 2]
+            p = law.p_value(n, np.where(np.isfinite(column), column, 0.0))
+            p[~np.isfinite(column)] = 1.0   # zero spread: the zero-spread rule, not the pivot
+            np.minimum(smallest, p, out=smallest)
+            running[:, n - first] = smallest
+        result.append(running)
+    return tuple(result)
+
+
+@functools.lru_cache(maxsize=128)
+def _sample_level(k: int, first: int, maximum: int, alpha: float) -> float:
+    """alpha' of a sample claim (Mann-Whitney after every look; ranks need no shape, so normal runs serve)."""
+    rng = np.random.default_rng([20261128, 16, 3, k, first, maximum, int(round(alpha * 1e6))])
     draws = _LEVEL_DRAWS
     x = rng.standard_normal((draws, maximum))
     n = np.arange(first, maximum + 1)
-    if statistic == "sample":
-        y = rng.standard_normal((draws, k))
-        beaten = np.zeros(x.shape, dtype=np.int32)  # (draws, maximum): reported values above each run
-        for column in range(k):
-            beaten += y[:, column:column + 1] > x
-        u = np.cumsum(beaten, axis=1)[:, first - 1:]
-        stat = np.abs(u - k * n / 2.0)
-        p = _empirical_two_sided_abs(stat)
-    else:
-        total = np.cumsum(x, axis=1)[:, first - 1:]
-        squares = np.cumsum(x * x, axis=1)[:, first - 1:]
-        mean = total / n
-        sd = np.sqrt(np.maximum(squares - n * mean ** 2, 1e-300) / (n - 1))
-        if statistic == "single_run":
-            reported = rng.standard_normal(draws)
-        elif statistic == "mean_of_k":
-            reported = rng.standard_normal((draws, k)).mean(axis=1)
-        else:
-            reported = rng.standard_normal((draws, k)).max(axis=1)
-        t = (reported[:, None] - mean) / sd
-        if statistic == "best_of_k":
-            p = _empirical_two_sided(t)
-        else:
-            scale = np.sqrt((1.0 if statistic == "single_run" else 1.0 / k) + 1.0 / n)
-            p = 2 * sps.t.sf(np.abs(t) / scale, n - 1)
+    y = rng.standard_normal((draws, k))
+    beaten = np.zeros(x.shape, dtype=np.int32)  # (draws, maximum): reported values above each run
+    for column in range(k):
+        beaten += y[:, column:column + 1] > x
+    u = np.cumsum(beaten, axis=1)[:, first - 1:]
+    stat = np.abs(u - k * n / 2.0)
+    p = _empirical_two_sided_abs(stat)
     smallest = np.sort(p.min(axis=1))
-    # judge rejects when p < level: the largest level with P(min p < level) <= alpha; never above alpha (a rank
-    # statistic's attainable p-values jump, and one look must not test more loosely than the fixed-n rule)
     return min(alpha, float(smallest[int(math.floor(alpha * draws))]))
 
 
-def sharp_at(statistic: str, k: int, level: float, limit: int) -> int:
+def sharp_at(statistic: str, k: int, level: float, limit: int, log_scale: bool = False) -> int:
     """The first n at which the claim's fixed-n rule at ``level`` calls its check sharp by the band's width alone
     (at most WIDTH_FACTOR_MAX times its width with unlimited repeats: a bound that does not depend on the model's
-    mean or spread), so an honest claim the rule does not reject is decided there at the latest (when its runs look
-    normal); ``limit`` if no n before it does."""
-    for n in range(2, limit):
-        if statistic == "sample":
+    mean or spread), so an honest claim the rule does not reject is decided there at the latest; ``limit`` if no n
+    before it does."""
+    if statistic == "sample":
+        for n in range(2, limit):
             width = float(sps.t.ppf(1 - level / 2, k + n - 2) / sps.norm.ppf(1 - level / 2) * math.sqrt(1 + k / n))
-        else:
-            kind = {"single_run": "single", "mean_of_k": "mean", "best_of_k": "best"}[statistic]
-            width = verdict._pivot(kind, n, k).width_factor(level)
-        if width <= verdict.WIDTH_FACTOR_MAX:
+            if width <= verdict.WIDTH_FACTOR_MAX:
+                return n
+        return limit
+    kind = _KINDS[statistic]
+    law = family.law(family.family_for(kind, log_scale), kind, k)
+    for n in range(2, min(limit, family.TABLE_MAX_N + 1)):
+        if law.width_factor(n, level) <= verdict.WIDTH_FACTOR_MAX:
             return n
     return limit
 
 
 @functools.lru_cache(maxsize=128)
-def plan_levels(statistic: str, k: int, first: int, maximum: int, alpha: float) -> tuple[float, int]:
+def plan_levels(statistic: str, k: int, first: int, maximum: int, alpha: float,
+                log_scale: bool = False) -> tuple[float, int]:
     """(nominal level, last look) of a claim under the stopping rule. A claim its rule does not reject is decided
     "consistent" by the width of its band at ``sharp_at(level)`` at the latest, so its looks end there, and the
     level need only hold over looks first..that n. Iterate from the full range: each step's level holds over a range
     at least as long as the looks it implies (the last look shrinks as the level grows), so every step is valid and
     the fixed point is the sharpest."""
     last = maximum
-    level = nominal_level(statistic, k, first, last, alpha)
+    level = nominal_level(statistic, k, first, last, alpha, log_scale)
     for _ in range(20):
-        shorter = max(first, min(last, sharp_at(statistic, k, level, maximum)))
+        shorter = max(first, min(last, sharp_at(statistic, k, level, maximum, log_scale)))
         if shorter >= last:
             break
         last = shorter
-        level = nominal_level(statistic, k, first, last, alpha)
+        level = nominal_level(statistic, k, first, last, alpha, log_scale)
     return level, last
 
 
@@ -167,11 +191,12 @@ class Design:
 
     def level(self, claim: dict) -> float:
         """The claim's nominal level: over its own looks (first..the look where its check is sharp by width) for a
-        claim the run stops on; over every look first..max for any other (a claim set after the run stopped, or a
-        mean with the paper's std pooled in, whose band width depends on the data): valid at any stopping point."""
-        if claim in self.claims and claim.get("std") is None:
-            return plan_levels(claim["statistic"], claim_k(claim), self.first, self.maximum, self.alpha)[0]
-        return nominal_level(claim["statistic"], claim_k(claim), self.first, self.maximum, self.alpha)
+        claim the run stops on; over every look first..max for any other (a claim set after the run stopped): valid
+        at any stopping point."""
+        log_scale = _scale(claim) == "log"
+        if claim in self.claims:
+            return plan_levels(claim["statistic"], claim_k(claim), self.first, self.maximum, self.alpha, log_scale)[0]
+        return nominal_level(claim["statistic"], claim_k(claim), self.first, self.maximum, self.alpha, log_scale)
 
     def as_dict(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "repeats_min": self.first, "repeats_max": self.maximum,
@@ -286,7 +311,8 @@ def fixed_n_to_decide(statistic: str, k: int, values: np.ndarray, reported: Any,
                       reported_std: Optional[float], scale: str, limit: int = 2000) -> Optional[int]:
     """The fixed-n design of the same sharpness: the smallest n at which the fixed-n rule at full alpha would make
     its check sharp (power at the tolerance >= 80%, or the band at most 1.25x its width with unlimited repeats),
-    planned with the spread measured here. None when no n up to ``limit`` would."""
+    planned with the spread measured here (the family's tables up to their last n, the normal-theory pivot beyond,
+    an estimate). None when no n up to ``limit`` would."""
     x = np.asarray(values, dtype=float)
     if statistic == "sample":
         m = len(reported)
@@ -295,14 +321,18 @@ def fixed_n_to_decide(statistic: str, k: int, values: np.ndarray, reported: Any,
             if width <= verdict.WIDTH_FACTOR_MAX:
                 return n
         return None
-    if statistic not in ("single_run", "mean_of_k", "best_of_k") or x.size < 2:
+    if statistic not in _KINDS or x.size < 2:
         return None
-    kind = {"single_run": "single", "mean_of_k": "mean", "best_of_k": "best"}[statistic]
-    y = np.log(x) if scale == "log" and kind != "mean" and np.all(x > 0) else x
+    kind = _KINDS[statistic]
+    log = scale == "log" and kind != "mean" and bool(np.all(x > 0)) and float(reported) > 0
+    y = np.log(x) if log else x
     s = float(np.std(y, ddof=1))
-    r = float(reported)
-    shift = verdict._tolerance_shift(tolerance, r, verdict._Scale("log" if y is not x else "raw", ""), s)
-    for n in range(2, limit):
+    shift = verdict._tolerance_shift(tolerance, float(reported), verdict._Scale("log" if log else "raw", ""), s)
+    law = family.law(family.family_for(kind, scale == "log" and (kind == "mean" or log)), kind, max(k, 1))
+    for n in range(2, family.TABLE_MAX_N + 1):
+        if law.power(n, alpha, shift) >= verdict.POWER_TARGET or law.width_factor(n, alpha) <= verdict.WIDTH_FACTOR_MAX:
+            return n
+    for n in range(family.TABLE_MAX_N + 1, limit):
         if kind == "best" and n > 400:
             return None
         power, width = verdict._sharp(verdict._pivot(kind, n, max(k, 1), s, reported_std), shift, alpha)
@@ -316,9 +346,10 @@ RULE = ("repeats=auto: after every repeat from the first look (repeats_min) on, 
         "same sharpness conditions, at α′); the run stops when every claim is decided, or at repeats_max "
         "(inconclusive there). α′ is the largest level at which an honest claim is rejected at any of its looks with "
         "probability at most α (a repeated significance test at a constant nominal level, Armitage, McPherson & Rowe "
-        "1969, doi:10.2307/2343787; Pocock 1977, doi:10.1093/biomet/64.2.191), computed exactly for normal runs by "
-        "seeded Monte Carlo of the joint law of the claim's p-values over its looks; so the false-alarm rate holds "
-        "under this optional stopping (measured on other distributions in docs/statistics.md)")
+        "1969, doi:10.2307/2343787; Pocock 1977, doi:10.1093/biomet/64.2.191), computed by seeded Monte Carlo of the "
+        "joint law of the claim's p-values over its looks under every member of the claim's family of run "
+        "distributions (the smallest level over the members); so the false-alarm rate holds under this optional "
+        "stopping on each member (measured in docs/statistics.md)")
 
 
 def summarize(design: Design, sequence: State, claims: list[dict], records: list[dict], report: dict,
@@ -372,8 +403,8 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
         rows.append({
             "label": label(claim), "statistic": claim["statistic"], "k": claim_k(claim),
             "level": design.level(claim),
-            "last_look": plan_levels(claim["statistic"], claim_k(claim), design.first, design.maximum, design.alpha)[1]
-            if claim.get("std") is None else design.maximum,
+            "last_look": plan_levels(claim["statistic"], claim_k(claim), design.first, design.maximum, design.alpha,
+                                     _scale(claim) == "log")[1],
             "decided_at": decided,
             "outcome": sequence.verdicts[index].label if index in sequence.verdicts else "undecided",
             "fixed_n": fixed_n_to_decide(claim["statistic"], claim_k(claim), np.array(values),
@@ -427,7 +458,8 @@ def _sequential_words(result, level: Optional[float], design: Design, alpha: flo
     rule = (f"repeats=auto: at each look (after every repeat from {design.first}), the fixed-n rule at nominal level "
             f"α′ = {level:.4g} instead of α = {alpha:g}; decided at the first look where it is consistent or "
             f"inconsistent. The fixed-n rule: {result.rule}")
-    error_rates = (f"an honest claim is called inconsistent at some look at most {alpha:.0%} of the time when runs are "
-                   f"normal (α′ = {level:.4g} per look, computed for all looks together; the fixed-n rule's own "
-                   f"assumptions apply, see docs/statistics.md)")
+    error_rates = (f"an honest claim is called inconsistent at some look at most {alpha:.0%} of the time when runs "
+                   f"follow any member of the claim's family (α′ = {level:.4g} per look, computed for all looks "
+                   f"together; the fixed-n rule's family and its allowance for runs that did not learn apply, see "
+                   f"docs/statistics.md)")
     return dataclasses.replace(result, rule=rule, error_rates=error_rates)

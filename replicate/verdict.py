@@ -4,8 +4,11 @@ Every rule answers one question: if the paper's number were an honest draw of th
 runs, the best of k runs, a sample of runs) of the model we retrained, how surprising would it be? The rules, their
 assumptions, what happens when those fail and the measured error rates are in docs/statistics.md.
 
-Inputs: ``values`` (n,) achieved values of one metric, finite, one per completed repeat; ``reported`` a number (or
-(m,) values for a sample claim). Outcomes:
+Inputs: ``values`` (n,) achieved values of one metric, one per completed repeat, with ``learned`` (n,) saying which
+runs learned (beat the trivial predictor; the others may be non-finite); ``reported`` a number (or (m,) values for a
+sample claim). One run, a mean of k and the best of k are judged on the runs that learned by one rule at every n, whose
+level holds on a stated family of run distributions (replicate.family); runs that did not learn are a mixture the
+paper's number may hold too (a pessimistic call is withheld where they could explain it). Outcomes:
 
 - ``inconsistent``: rejected at level ``alpha`` under the claim's own semantics; ``direction`` says whether the
   reported number is better (``optimistic``) or worse (``pessimistic``) than the retrained model's.
@@ -14,7 +17,8 @@ Inputs: ``values`` (n,) achieved values of one metric, finite, one per completed
   band by at most ``width_factor_max`` over what infinitely many repeats would give (the claim's own noise -- one run,
   a mean of k -- bounds how sharp any check can be; more repeats cannot remove it).
 - ``inconclusive``: neither; ``repeats_to_decide`` says how many repeats would make the check sharp enough.
-- ``none``: no verdict (statistic unknown, fewer than two completed repeats, values beyond floating point).
+- ``none``: no verdict (statistic unknown, fewer than two runs that learned, values beyond floating point). Bad
+  input (a NaN claim, k missing or below 1, a mask of the wrong length) raises ValueError instead.
 """
 from __future__ import annotations
 
@@ -28,15 +32,14 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from scipy import stats as sps
 
+from replicate import family
+
 OUTCOMES = ("consistent", "inconsistent", "inconclusive", "none")
 STATISTICS = ("single_run", "mean_of_k", "best_of_k", "sample", "unknown")
 POWER_TARGET = 0.8
 WIDTH_FACTOR_MAX = 1.25
-NORMALITY_ALPHA = 0.01  # Shapiro-Wilk level for "the runs do not look normal" (each normal sample pays it in power)
+NORMALITY_ALPHA = 0.01  # Shapiro-Wilk level of the report's "looks normal" line (information; no rule depends on it)
 _BEST_DRAWS = 100_000   # Monte-Carlo draws of the best-of-k pivot (fixed seed: every report gives the same numbers)
-LOGNORMAL_MIN_N = 5     # fewest repeats for the log-normal mean-of-k rule (at n=3 it flags 6.2% for k=10)
-BOOTSTRAP_MIN_N = 30    # fewest repeats whose empirical distribution stands in for the model's (mean of k, non-normal)
-_BOOTSTRAP_DRAWS = 20_000
 _NUMERIC_EQUAL = 1e-9   # relative: values this close are the same number (float32 metrics, printing)
 
 
@@ -85,28 +88,24 @@ def _pct(p: float) -> str:
 def printed_half_unit(value: float, digits: Optional[int] = None) -> float:
     """Half a unit of the last printed decimal of ``value``: 0.745 -> 0.0005. ``digits`` (decimal places) overrides
     what the shortest round-tripping literal (Python's repr, what YAML's 0.745 gives back) shows."""
+    if not math.isfinite(float(value)):
+        raise ValueError(f"a reported value must be a finite number, got {value!r}")
     if digits is None:
         exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
         digits = max(0, -int(exponent))
     return 0.5 * 10.0 ** (-int(digits))
 
 
-def n_exact_single(alpha: float) -> int:
-    """Smallest n at which the rank (conformal) rule for one run can reject at two-sided level alpha: 2/(n+1) <= alpha."""
-    return int(math.ceil(2.0 / alpha - 1.0 - 1e-12))
-
-
-def n_exact_best(alpha: float, k: int) -> int:
-    """Smallest n at which the exact order-statistic rule for a best of k can call it too good: k/(n+k) <= alpha/2."""
-    return int(math.ceil(k * (2.0 / alpha - 1.0) - 1e-12))
-
-
+@functools.lru_cache(maxsize=4096)
 def proportion_interval(hits: int, n: int, confidence: float) -> tuple[float, float]:
-    """Exact Clopper-Pearson interval of hits/n (scipy.stats.binomtest); always inside [0, 1]."""
+    """Exact Clopper-Pearson interval of hits/n (the beta quantiles scipy.stats.binomtest's exact interval solves
+    for); always inside [0, 1]."""
     if n == 0:
         return math.nan, math.nan
-    ci = sps.binomtest(int(hits), int(n)).proportion_ci(confidence_level=confidence, method="exact")
-    return float(ci.low), float(ci.high)
+    hits, n, tail = int(hits), int(n), (1 - confidence) / 2
+    low = 0.0 if hits == 0 else float(sps.beta.ppf(tail, hits, n - hits + 1))
+    high = 1.0 if hits == n else float(sps.beta.ppf(1 - tail, hits + 1, n - hits))
+    return low, high
 
 
 def normality(values: np.ndarray) -> tuple[Optional[float], str]:
@@ -220,9 +219,9 @@ def _sharp(pivot: _Pivot, shift: float, alpha: float) -> tuple[float, float]:
     return power, pivot.width_factor(alpha)
 
 
-def _repeats_to_decide(kind: str, n: int, k: int, shift: float, alpha: float, s: float,
-                       reported_std: Optional[float]) -> Optional[int]:
-    """Smallest n' > n at which the check would be sharp enough, assuming the spread stays what it is now."""
+def _repeats_to_decide_normal(kind: str, n: int, k: int, shift: float, alpha: float, s: float,
+                              reported_std: Optional[float]) -> Optional[int]:
+    """Smallest n' > n at which the normal-theory check would be sharp enough, the spread staying what it is now."""
     candidates = sorted({max(n + 1, int(round(n * 1.15 ** j))) for j in range(1, 80)} | set(range(n + 1, n + 40)))
     for m in candidates:
         if m > 100_000:
@@ -263,39 +262,156 @@ def choose_scale(values: np.ndarray, reported_low: float, scale: str) -> _Scale:
 def judge(statistic: str, reported: Any, values: Sequence[float], *, k: Optional[int] = None,
           reported_std: Optional[float] = None, higher_is_better: bool = True, alpha: float = 0.05,
           tolerance: float = 0.01, half_unit: float = 0.0, scale: str = "raw",
-          bounds: tuple[float, float] = (-math.inf, math.inf), decide_repeats: bool = True) -> Verdict:
+          bounds: tuple[float, float] = (-math.inf, math.inf), decide_repeats: bool = True,
+          learned: Optional[Sequence[bool]] = None, failure_threshold: Optional[float] = None,
+          learned_only: bool = False) -> Verdict:
     """The verdict of one claim; see the module docstring. ``half_unit``: half the reported number's printed unit
     (a claim matching the runs to its printed precision is not rejected). ``scale``: "log" for metrics that vary
-    multiplicatively (losses); single_run and best_of_k use it (their rules are rank-invariant), mean_of_k does not.
-    ``bounds``: the metric's range, for intervals. ``decide_repeats=False`` skips the search for how many repeats would
-    decide an inconclusive claim (simulations)."""
-    if statistic not in STATISTICS:
-        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or not np.all(np.isfinite(x)):
-        raise ValueError("values must be a 1-D array of finite numbers (completed repeats only)")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    multiplicatively (losses): one run and the best of k are judged on the log scale, a mean of k on the metric's
+    own scale, each under its family (replicate.family). ``bounds``: the metric's range, for intervals.
+    ``decide_repeats=False`` skips the search for how many repeats would decide an inconclusive claim (simulations).
+
+    Runs that did not learn: ``learned`` (one bool per value; None: every run learned) marks them; their values may
+    be non-finite. ``failure_threshold``: the trivial predictor's score on this metric (a run no better than it did
+    not learn), where the paper's number would land with failed runs in it. ``learned_only``: the paper discarded runs
+    that did not learn, so the claim is judged on learned runs alone. Bad input raises ValueError naming it; a claim
+    that cannot be judged (no or one learned run) gets outcome "none", never a verdict."""
+    x_all, mask = _checked_values(values, learned)
+    _check_settings(statistic, alpha, tolerance, half_unit, scale, reported_std, failure_threshold)
+    if statistic in ("mean_of_k", "best_of_k"):
+        k = _positive_k(k, statistic)
+    failures = _Failures.of(mask, alpha, failure_threshold, learned_only)
     if statistic == "sample":
-        return _judge_sample(np.asarray(reported, dtype=float), x, higher_is_better, alpha, tolerance)
-    r = float(reported)
+        sample = np.asarray(reported, dtype=float)
+        if sample.ndim != 1 or sample.size == 0 or not np.all(np.isfinite(sample)):
+            raise ValueError(f"a sample claim needs one or more finite reported values, got {reported!r}")
+        if learned_only:
+            return _judge_sample(sample, x_all[mask], higher_is_better, alpha, tolerance, failures)
+        # every run counts in a sample: the paper's sample holds its failed runs too (a run without a finite value
+        # ranks worst)
+        worst = -math.inf if higher_is_better else math.inf
+        return _judge_sample(sample, np.where(np.isfinite(x_all), x_all, worst), higher_is_better, alpha, tolerance,
+                             failures)
+    r = _finite_number(reported, "the reported value")
+    x = x_all[mask]
     if statistic == "unknown":
-        return _judge_unknown(r, x, higher_is_better, alpha, tolerance, half_unit, scale, bounds)
+        return _judge_unknown(r, x_all, mask, higher_is_better, alpha, tolerance, half_unit, scale, bounds,
+                              failure_threshold, learned_only)
     if x.size < 2:
-        return _none(statistic, f"only {x.size} completed repeat(s); at least 2 are needed to compare with a claim")
+        why = (f"{failures.sentence()}; at least 2 runs that learned are needed to judge a claim, so no verdict"
+               if failures.failed else
+               f"only {x.size} completed repeat(s); at least 2 are needed to compare with a claim")
+        return _none(statistic, why, details=failures.details())
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if not math.isfinite(float(np.std(x))) or not math.isfinite(float(np.mean(x))):
             return _none(statistic, "the achieved values are too large to compute a spread in floating point "
                                     "(training blew up); no verdict")
-        if statistic == "single_run":
-            return _judge_scalar("single", r, x, 1, None, higher_is_better, alpha, tolerance, half_unit, scale, bounds,
-                                 decide_repeats)
-        if statistic == "mean_of_k":
-            return _judge_scalar("mean", r, x, int(k), reported_std, higher_is_better, alpha, tolerance, half_unit,
-                                 scale, bounds, decide_repeats)
-        return _judge_scalar("best", r, x, int(k), None, higher_is_better, alpha, tolerance, half_unit, scale, bounds,
-                             decide_repeats)
+        kind = {"single_run": "single", "mean_of_k": "mean", "best_of_k": "best"}[statistic]
+        return _judge_scalar(kind, r, x, 1 if kind == "single" else int(k), reported_std, higher_is_better, alpha,
+                             tolerance, half_unit, scale, bounds, decide_repeats, failures)
+
+
+def _checked_values(values: Any, learned: Optional[Sequence[bool]]) -> tuple[np.ndarray, np.ndarray]:
+    """values (n,) as floats and the learned mask (n,); non-finite values only where a run did not learn."""
+    try:
+        x = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"values must be a 1-D sequence of numbers, got {values!r}") from None
+    if x.ndim != 1:
+        raise ValueError(f"values must be a 1-D sequence of numbers (one per repeat), got shape {x.shape}")
+    if learned is None:
+        mask = np.ones(x.size, dtype=bool)
+    else:
+        mask = np.asarray(learned)
+        if mask.shape != x.shape or (mask.size and mask.dtype != bool):
+            raise ValueError(f"learned must be one bool per value ({x.size}), got {learned!r}")
+    if not np.all(np.isfinite(x[mask])):
+        raise ValueError("values must be finite for every run that learned (completed repeats only; mark a run "
+                         "whose value is NaN or infinite as not learned)")
+    return x, mask.astype(bool)
+
+
+def _finite_number(value: Any, name: str) -> float:
+    if isinstance(value, (str, bytes, bool)) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a single number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {number}")
+    return number
+
+
+def _positive_k(k: Any, statistic: str) -> int:
+    if k is None or isinstance(k, (bool, str)) or not np.ndim(k) == 0 or not float(k).is_integer() or int(k) < 1:
+        raise ValueError(f"a {statistic} claim needs k, the number of runs, a whole number >= 1; got {k!r}")
+    return int(k)
+
+
+def _check_settings(statistic, alpha, tolerance, half_unit, scale, reported_std, failure_threshold) -> None:
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
+    if not (isinstance(alpha, (int, float)) and 0 < alpha < 1):
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
+        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
+    if not (isinstance(half_unit, (int, float)) and math.isfinite(half_unit) and half_unit >= 0):
+        raise ValueError(f"half_unit must be a finite number >= 0, got {half_unit!r}")
+    if scale not in ("raw", "log"):
+        raise ValueError(f"scale must be 'raw' or 'log', got {scale!r}")
+    if reported_std is not None and not (math.isfinite(float(reported_std)) and float(reported_std) >= 0):
+        raise ValueError(f"the reported std must be a finite number >= 0, got {reported_std!r}")
+    if failure_threshold is not None and not math.isfinite(float(failure_threshold)):
+        raise ValueError(f"failure_threshold must be a finite number, got {failure_threshold!r}")
+
+
+@dataclass(frozen=True)
+class _Failures:
+    """Runs that did not learn among ours: count, rate, its exact interval, and how the claim treats them."""
+
+    failed: int
+    total: int
+    alpha: float
+    threshold: Optional[float]
+    learned_only: bool
+
+    @classmethod
+    def of(cls, mask: np.ndarray, alpha: float, threshold: Optional[float], learned_only: bool) -> "_Failures":
+        return cls(int(np.count_nonzero(~mask)), int(mask.size), alpha,
+                   None if threshold is None else float(threshold), bool(learned_only))
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return proportion_interval(self.failed, self.total, 0.95)
+
+    def upper(self) -> float:
+        """A one-sided upper confidence bound (level 1 - alpha/2, Clopper-Pearson) of the failure rate: the rate the
+        paper's runs may have had, for deciding which numbers of failed runs in its k are plausible."""
+        if self.total == 0:
+            return 1.0
+        if self.failed >= self.total:
+            return 1.0
+        return float(sps.beta.ppf(1 - self.alpha / 2, self.failed + 1, self.total - self.failed))
+
+    def plausible(self, k: int) -> int:
+        """The largest number j of failed runs among the paper's k whose chance P(J >= j) is at least alpha/10 at the
+        upper bound of the failure rate (0: a failed run in the paper's number is not plausible)."""
+        if self.learned_only:
+            return 0
+        tail = sps.binom.sf(np.arange(k + 1) - 1, k, self.upper())  # P(J >= j), j = 0..k
+        return int(np.max(np.nonzero(tail >= self.alpha / 10)[0]))
+
+    def sentence(self) -> str:
+        low, high = self.interval
+        rate = self.failed / self.total if self.total else math.nan
+        return (f"{self.failed} of {self.total} runs did not learn (failure rate {_pct(rate)}, exact 95% interval "
+                f"[{_pct(low)}, {_pct(high)}])")
+
+    def details(self) -> dict:
+        low, high = self.interval
+        return {"runs": self.total, "did_not_learn": self.failed,
+                "failure_rate": self.failed / self.total if self.total else math.nan,
+                "failure_rate_interval": [low, high], "failure_threshold": self.threshold,
+                "learned_only": self.learned_only}
 
 
 def _none(statistic: str, why: str, **extra) -> Verdict:
@@ -307,14 +423,17 @@ _KIND_WORDS = {"single": "one run", "mean": "a mean of {k} runs", "best": "the b
 
 def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Optional[float], higher: bool,
                   alpha: float, tolerance: float, half_unit: float, scale_name: str,
-                  bounds: tuple[float, float], decide_repeats: bool = True) -> Verdict:
+                  bounds: tuple[float, float], decide_repeats: bool, failures: _Failures) -> Verdict:
+    """One run, a mean of k, the best of k: the pivot (r - m)/s of the learned runs against its law under every member
+    of the metric's family (replicate.family), two-sided; then the runs that did not learn (a pessimistic call is
+    withheld where the paper's number could hold failed runs)."""
     statistic = {"single": "single_run", "mean": "mean_of_k", "best": "best_of_k"}[kind]
     what = _KIND_WORDS[kind].format(k=k)
     n = x.size
     lo_r, hi_r = r - half_unit, r + half_unit
-    skewed_metric = scale_name == "log"
     # A mean of k runs is an arithmetic mean: judged on the metric's own scale (the log of a mean is not a mean of logs).
     scale = choose_scale(x, lo_r, "raw" if kind == "mean" else scale_name)
+    family_name = family.family_for(kind, scale_name == "log" and (kind == "mean" or scale.name == "log"))
     # Best is the maximum for higher-is-better metrics; negate so the rules below always look for a maximum.
     sign = 1.0 if higher else -1.0
     y = sign * scale.forward(x)
@@ -324,14 +443,16 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
     precision_note = (f"the reported {_g(r, 6)} is read as [{_g(lo_r, 6)}, {_g(hi_r, 6)}] (its printed precision)"
                       if half_unit > 0 else "")
     tol_shift = _tolerance_shift(tolerance, r, scale, s)
-    exact_n = n_exact_single(alpha) if kind == "single" else n_exact_best(alpha, k) if kind == "best" else None
     good = (x >= lo_r) if higher else (x <= hi_r)
     hits = int(np.count_nonzero(good))
     share_low, share_high = proportion_interval(hits, n, 1 - alpha)
-    quantities = [("completed repeats", str(n))]
+    quantities = [("completed repeats", str(failures.total)), ("runs that learned (judged)", str(n))]
+    if failures.failed:
+        quantities.append(("runs that did not learn", failures.sentence()))
     details: dict[str, Any] = {"n": n, "k": k, "scale": scale.name, "half_unit": half_unit, "alpha": alpha,
                                "tolerance": tolerance, "runs_at_least_as_good": hits / n,
-                               "runs_at_least_as_good_interval": [share_low, share_high]}
+                               "runs_at_least_as_good_interval": [share_low, share_high],
+                               "family": family_name, "failures": failures.details()}
     if kind == "best":  # for reference: the best of k resampled from our runs (Dodge et al. 2019)
         from replicate.stats import expected_max_of_k
 
@@ -343,90 +464,124 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
         return _judge_zero_spread(statistic, what, r, x, m, ends, numeric, higher, alpha, half_unit, quantities,
                                   details, precision_note, hits, share_low, share_high, scale)
 
-    normal_p, normal_text = normality(y)
-    assumption_ok = normal_p is None or normal_p >= NORMALITY_ALPHA
-    if exact_n is not None and (n >= exact_n or not assumption_ok):
-        reason = "" if assumption_ok else f"our runs do not look normal ({normal_text}), so the assumption-free rule is used"
-        return _judge_exact(kind, statistic, what, r, x, y, ends, k, higher, alpha, quantities, details,
-                            precision_note, hits, share_low, share_high, scale, exact_n, reason, decide_repeats)
-    if kind == "mean" and skewed_metric and np.all(x > 0):
-        log_p, log_text = normality(np.log(x))
-        if n < LOGNORMAL_MIN_N:
-            why = (f"{what} of a loss or error is skewed, and its rule needs {LOGNORMAL_MIN_N} repeats to hold its "
-                   f"error rate; {LOGNORMAL_MIN_N} repeats would decide it")
-            return Verdict(statistic, "inconclusive", None, why, "a mean of k losses: the log-normal predictive rule "
-                           f"(from {LOGNORMAL_MIN_N} repeats)", "no rejection is made below that, so no false alarm",
-                           "lognormal predictive (too few repeats)", repeats_to_decide=LOGNORMAL_MIN_N,
-                           quantities=quantities, details={**details, "method": "lognormal predictive"})
-        if log_p is None or log_p >= NORMALITY_ALPHA:
-            return _judge_mean_lognormal(r, x, ends, k, higher, alpha, tolerance, quantities, details,
-                                         precision_note, hits, share_low, share_high, log_text)
-    if kind == "mean" and (skewed_metric or not assumption_ok):
-        reason = (f"{what} of a loss or error is skewed and its logarithms do not look normal" if skewed_metric else
-                  f"our runs do not look normal ({normal_text})")
-        return _judge_mean_bootstrap(r, x, ends, k, higher, alpha, tolerance, quantities, details, precision_note,
-                                     hits, share_low, share_high, reason)
-
-    pivot = _pivot(kind, n, k, s, reported_std)
-    q_low, q_med, q_high = pivot.quantiles(alpha)
-    center = m + s * q_med
-    closest = float(np.clip(center, ends[0], ends[1]))
-    t_obs = (closest - m) / s
-    p = min(1.0, 2 * min(pivot.cdf(t_obs), pivot.sf(t_obs)))
-    if abs(closest - center) <= numeric:
+    law = family.law(family_name, kind, k)
+    centre = law.median(n)
+    t_ends = [(e - m) / s for e in ends]
+    # the point of the printed interval the rule is kindest to: the largest p-value over it
+    grid = np.unique(np.concatenate([np.linspace(t_ends[0], t_ends[1], 11), [np.clip(centre, *t_ends)]]))
+    p_grid = law.p_value(n, grid)
+    best = int(np.argmax(p_grid))
+    t_obs, p = float(grid[best]), float(p_grid[best])
+    if abs(t_obs - centre) * s <= numeric:
         p = 1.0
-    power, width = _sharp(pivot, tol_shift, alpha)
-    band = sorted(sign * np.array([m + s * q_low, m + s * q_high]))
+    low, high = law.band(n, alpha)
+    power, width = law.power(n, alpha, tol_shift), law.width_factor(n, alpha)
+    band = sorted(sign * np.array([m + s * low, m + s * high]))
     band_raw = [float(v) for v in np.clip(scale.backward(np.array(band)), *bounds)]
     if scale.name == "log" and not higher:
         band_raw = sorted(band_raw)
     signed_r = sign_value(r, higher, scale)
-    # share of the claim's kind of number (one run, a mean of k, a best of k) below the reported value, metric scale
-    position = (100 * (pivot.cdf((signed_r - m) / s) if higher else pivot.sf((signed_r - m) / s))
-                if math.isfinite(signed_r) else math.nan)
-    direction = _direction(closest > center)
+    normal_column = law.normal_t[:, law.column(n)]
+    normal_column = normal_column[np.isfinite(normal_column)]
+    # share of the claim's kind of number (one run, a mean of k, a best of k) below the reported value under normal
+    # runs, on the metric's scale
+    position = (100 * float(np.mean(normal_column <= (signed_r - m) / s) if higher else
+                            np.mean(normal_column >= (signed_r - m) / s)) if math.isfinite(signed_r) else math.nan)
+    direction = _direction(t_obs > centre)
     if reported_std is not None and kind == "mean":
         details["reported_std"] = reported_std
-    equivalence = _equivalence_mean(closest, m, s, pivot, alpha, tolerance) if kind == "mean" else None
+    pivot = _pivot(kind, n, k, s, None)
+    equivalence = _equivalence_mean(m + s * t_obs, m, s, pivot, alpha, tolerance) if kind == "mean" else None
 
-    rule_assumption = ("the logarithms of runs are normal" if scale.name == "log" else "runs are normally distributed")
-    if kind == "single":
-        rule = (f"one run: a t prediction interval for one new run, mean ± t(n-1)·s·√(1+1/n) {scale.note}".rstrip()
-                + f"; exact if {rule_assumption} (checked with Shapiro-Wilk). With {exact_n}+ repeats an exact rank "
-                "rule with no assumption is used instead.")
-    elif kind == "mean":
-        rule = ("a mean of k runs: (reported mean − our mean) / (s·√(1/k+1/n)) against Student's t"
-                + (" with the paper's std pooled in (df = n+k−2)" if pivot.pooled_sd is not None else " (df = n−1)")
-                + "; exact if runs are normal with one variance (checked on ours with Shapiro-Wilk); the t-test's "
-                "robustness (central limit theorem) covers mild departures.")
-    else:
-        rule = (f"the best of {k} runs: (reported − our mean)/s against its exact law under normal runs, max of {k} "
-                f"standard normals minus our mean's error over s ({_BEST_DRAWS:,} seeded Monte-Carlo draws) "
-                f"{scale.note}".rstrip() + f"; with {exact_n}+ repeats an exact order-statistic rule with no "
-                "assumption is used instead.")
-    band_words = f"{what} of this model" if kind != "best" else f"the best of {k} runs of this model"
+    rule = (f"{what}: the pivot (reported − our mean)/s of our runs that learned {scale.note}".rstrip()
+            + f", two-sided, against its law under every member of the '{family_name}' family of run distributions "
+            f"(seeded simulation; each side's p-value the largest over the members), so no test of our sample picks "
+            f"a rule; the same rule at every n")
     quantities += [
-        (f"{band_words}, central {_pct(1 - alpha)} (predicted)", f"[{_g(band_raw[0])}, {_g(band_raw[1])}]"),
-        (f"reported value's position among {what} (predicted percentile)", f"{_g(position, 3)}"),
+        (f"{what} of this model, central {_pct(1 - alpha)} (family band)", f"[{_g(band_raw[0])}, {_g(band_raw[1])}]"),
+        (f"reported value's position among {what} (predicted percentile, normal runs)", f"{_g(position, 3)}"),
         ("runs at least as good as reported", f"{_pct(hits / n)} [{_pct(share_low)}, {_pct(share_high)}]"),
-        ("p-value (two-sided)", _g(p, 3)),
+        ("p-value (two-sided, largest over the family)", _g(p, 3)),
         (f"chance to flag a claim off by ±{_g(tolerance)}", _pct(power)),
         (f"band width at n={n} over its width with unlimited repeats", f"{width:.2f}×"),
-        ("normality of our runs", normal_text),
+        ("normality of our runs (for information; the rule does not depend on it)", normality(y)[1]),
     ]
-    details.update({"method": "parametric", "p_value": p, "power": power, "width_factor": width, "band": band_raw,
-                    "percentile": position, "normality_p": normal_p, "mean": float(np.mean(x)),
+    details.update({"method": "family", "p_value": p, "power": power, "width_factor": width, "band": band_raw,
+                    "percentile": position, "normality_p": normality(y)[0], "mean": float(np.mean(x)),
                     "std": float(np.std(x, ddof=1))})
     if equivalence is not None:
         quantities.append((f"equivalence of means within ±{_g(tolerance)} (TOST p)", _g(equivalence, 3)))
         details["equivalence_p"] = equivalence
     intrinsic = _intrinsic(kind, k, s, scale, x, alpha)
-    false_alarm = f"an honest claim is called inconsistent {_pct(alpha)} of the time if {rule_assumption}"
-
+    false_alarm = (f"an honest claim is called inconsistent at most {_pct(alpha)} of the time when runs follow any "
+                   f"member of the '{family_name}' family ({family.describe(family_name)}); "
+                   + ("runs that did not learn are left out, as the paper discarded them"
+                      if failures.learned_only else
+                      "runs that did not learn are allowed for as a mixture (docs/statistics.md)"))
     check = _Check(statistic, what, r, n, p, power, width, band_raw, direction, rule, f"{false_alarm}; {intrinsic}",
-                   "parametric", position, quantities, details, tolerance, precision_note, equivalence=equivalence)
-    return _outcome(check, alpha, lambda: _repeats_to_decide(kind, n, k, tol_shift, alpha, s, reported_std)
+                   "family", position, quantities, details, tolerance, precision_note, equivalence=equivalence)
+    withheld = (_failure_region(kind, k, n, failures, t_ends, m, s, sign, scale, alpha, family_name)
+                if p < alpha and direction == "pessimistic" else None)
+    if withheld is not None:
+        details["withheld"] = withheld
+        why = (f"the reported {_g(r, 6)} is worse than what {what} of our runs that learned gives "
+               f"([{_g(band_raw[0])}, {_g(band_raw[1])}], p = {_g(p, 2)}), but it is what {what} gives when {withheld}; "
+               f"{failures.sentence()}, so a paper's "
+               f"number may hold such runs: no call in either direction (judge on learned runs only with the claim's "
+               f"learned_only: true, if the paper says it discarded them)")
+        return Verdict(statistic, "inconclusive", None, _join(why, precision_note), rule,
+                       f"{false_alarm}; {intrinsic}", "family (failure mixture)", p, power, width, None, position,
+                       quantities, details)
+    return _outcome(check, alpha, lambda: _repeats_to_decide(law, kind, n, k, tol_shift, alpha, s)
                     if decide_repeats else None)
+
+
+def _failure_region(kind: str, k: int, n: int, failures: _Failures, t_ends: list, m: float, s: float, sign: float,
+                    scale: "_Scale", alpha: float, family_name: str) -> Optional[str]:
+    """Whether the paper's number (its printed interval, as pivots ``t_ends``) is what an honest number of its kind
+    gives when some of its k runs did not learn, at a failure rate our runs leave plausible: words saying how, or
+    None. A run that did not learn scores no better than the trivial predictor (``failures.threshold``, on the
+    signed analysis scale ``sign``·scale); without that threshold only the best of k can be placed (the best of
+    the runs that learned)."""
+    plausible = failures.plausible(k)
+    if plausible == 0:
+        return None
+    threshold = None
+    if failures.threshold is not None and (scale.name == "raw" or failures.threshold > 0):
+        threshold = float(sign * scale.forward(np.array([failures.threshold]))[0])
+    top, bottom = m + s * max(t_ends), m + s * min(t_ends)
+    slack = 1e-12 * max(1.0, abs(m))
+    if kind == "single":
+        if threshold is not None and bottom <= threshold + slack:
+            return "its one run did not learn (no better than the trivial predictor)"
+        return None
+    if kind == "mean":
+        if threshold is None:
+            return None
+        # with j >= 1 failed runs the mean is at most ((k - j) x the top of a mean of k - j learned runs + j x the
+        # threshold) / k; j = 1 gives the highest such number, and failed runs can drag it down without limit
+        rest = m + s * family.law(family_name, "mean", k - 1).band(n, alpha)[1] if k > 1 else 0.0
+        upper = ((k - 1) * rest + threshold) / k
+        if bottom <= upper + slack:
+            return (f"one or more of its {k} runs did not learn (with one such run a mean of {k} is at most "
+                    f"{_g(float(sign * upper))})")
+        return None
+    for j in range(1, min(plausible, k - 1) + 1):
+        low, high = family.law(family_name, "best", k - j).band(n, alpha)
+        if bottom <= m + s * high + slack and top >= m + s * low - slack:
+            return f"{j} of its {k} runs did not learn (it is then the best of the other {k - j})"
+    if plausible >= k and threshold is not None and bottom <= threshold + slack:
+        return f"all {k} of its runs did not learn"
+    return None
+
+
+def _repeats_to_decide(law, kind: str, n: int, k: int, shift: float, alpha: float, s: float) -> Optional[int]:
+    """Smallest n' > n at which the check would be sharp enough, assuming the spread stays what it is now: from the
+    family's tables up to their last n, then by the normal-theory pivot (an estimate)."""
+    for size in range(n + 1, family.TABLE_MAX_N + 1):
+        if law.power(size, alpha, shift) >= POWER_TARGET or law.width_factor(size, alpha) <= WIDTH_FACTOR_MAX:
+            return size
+    return _repeats_to_decide_normal(kind, max(n, family.TABLE_MAX_N), k, shift, alpha, s, None)
 
 
 @dataclass(frozen=True)
@@ -529,196 +684,6 @@ def _equivalence_mean(r: float, m: float, s: float, pivot: _Pivot, alpha: float,
     return max(p_low, p_high)
 
 
-def _judge_exact(kind: str, statistic: str, what: str, r: float, x: np.ndarray, y: np.ndarray, ends: list,
-                 k: int, higher: bool, alpha: float, quantities: list, details: dict, precision_note: str,
-                 hits: int, share_low: float, share_high: float, scale: _Scale, exact_n: int, reason: str,
-                 decide_repeats: bool) -> Verdict:
-    """Assumption-free rules: a rank (conformal) p-value for one run; the exact law of how many of our n runs beat the
-    best of k (exchangeability of n + k runs) for a best of k. Ties count against rejecting. Valid at any n; below
-    ``exact_n`` they cannot call a claim too good, so a claim they do not reject is inconclusive there."""
-    n = x.size
-    center = float(np.median(y))
-    closest = float(np.clip(center, ends[0], ends[1]))
-    above_strict = int(np.count_nonzero(y > closest))
-    above_or_equal = int(np.count_nonzero(y >= closest))
-    below_or_equal = int(np.count_nonzero(y <= closest))
-    if kind == "single":
-        p_high = (1 + above_or_equal) / (n + 1)  # small when the claim is above (almost) every run: too good
-        p_low = (1 + below_or_equal) / (n + 1)
-        rule = ("one run: an exact rank (conformal) test, p = (1 + runs at least as extreme) / (n + 1), two-sided; "
-                "valid for any distribution of runs (they and the paper's run need only be exchangeable)")
-        position = float(sps.percentileofscore(x, r, kind="mean"))
-    else:
-        def at_least(j: int) -> float:  # P(at least j of our n runs beat the best of k)
-            return float(np.prod([(n - i) / (n + k - i) for i in range(j)])) if j <= n else 0.0
-
-        p_high = 1.0 - at_least(above_or_equal + 1)  # P(C <= c): few of ours beat it -> too good
-        p_low = at_least(above_strict)               # P(C >= c): many of ours beat it -> too poor
-        rule = (f"the best of {k} runs: exact law of C, the number of our n runs above the best of {k} honest runs "
-                f"(P(C >= j) = Π_(i<j) (n−i)/(n+k−i), from exchangeability of the n + k runs); two-sided, valid for "
-                "any distribution of runs")
-        position = 100 * (1 - p_high) if higher else 100 * p_high
-    p = min(1.0, 2 * min(p_high, p_low))
-    direction = _direction(closest > center)
-    order = np.sort(x)
-    low_i, high_i = int(math.floor(alpha / 2 * (n + 1))), int(math.ceil((1 - alpha / 2) * (n + 1)))
-    band = [float(order[max(low_i, 1) - 1]), float(order[min(high_i, n) - 1])]
-    quantities += [
-        (f"runs of this model, central {_pct(1 - alpha)} (order statistics)", f"[{_g(band[0])}, {_g(band[1])}]"),
-        ("runs at least as good as reported", f"{_pct(hits / n)} [{_pct(share_low)}, {_pct(share_high)}]"),
-        ("p-value (two-sided, exact)", _g(p, 3)),
-    ]
-    details.update({"method": "exact", "p_value": p, "band": band, "percentile": position,
-                    "mean": float(np.mean(x)), "std": float(np.std(x, ddof=1))})
-    false_alarm = (f"an honest claim is called inconsistent at most {_pct(alpha)} of the time, whatever the distribution "
-                   "of runs")
-    if reason:
-        quantities.append(("why this rule", reason))
-        details["assumption_failed"] = True
-    prefix = f"{reason}; " if reason else ""
-    if p < alpha:
-        why = (f"{prefix}exact test p = {_g(p, 2)} < {_g(alpha)}: the reported {_g(r, 6)} is on the "
-               f"{'better' if direction == 'optimistic' else 'worse'} side of what {what} gives")
-        return Verdict(statistic, "inconsistent", direction, _join(why, precision_note), rule, false_alarm, "exact",
-                       p, math.nan, math.nan, None, position, quantities, details)
-    if n >= exact_n:
-        why = (f"{prefix}exact test p = {_g(p, 2)}: the reported {_g(r, 6)} is among what {what} of this model gives, "
-               f"and with {n} repeats the exact rule is as sharp as the claim's own noise allows")
-        return Verdict(statistic, "consistent", None, _join(why, precision_note), rule, false_alarm, "exact", p,
-                       math.nan, math.nan, None, position, quantities, details)
-    why = (f"{prefix}exact test p = {_g(p, 2)}: not rejected, but with {n} repeats this rule cannot call a claim too "
-           f"good (its smallest p-value needs {exact_n} repeats); {exact_n} repeats would decide it")
-    return Verdict(statistic, "inconclusive", None, _join(why, precision_note), rule, false_alarm, "exact", p,
-                   math.nan, math.nan, exact_n, position, quantities, details)
-
-
-def _judge_mean_lognormal(r: float, x: np.ndarray, ends: list, k: int, higher: bool, alpha: float,
-                          tolerance: float, quantities: list, details: dict, precision_note: str, hits: int,
-                          share_low: float, share_high: float, log_text: str) -> Verdict:
-    """A mean of k losses whose logarithms look normal: the predictive law of the mean of k lognormal runs, with the
-    uncertainty of our log-mean and log-sd drawn in (sigma^2 ~ (n-1) s^2 / chi2(n-1), mu ~ N(mean, sigma^2/n))."""
-    n = x.size
-    what = f"a mean of {k} runs"
-    logs = np.log(x)
-    m, s = float(np.mean(logs)), float(np.std(logs, ddof=1))
-    rng = np.random.default_rng([20261128, n, k, 2])
-    draws = _BOOTSTRAP_DRAWS * 5
-    sigma = s * np.sqrt((n - 1) / rng.chisquare(n - 1, draws))
-    mu = m + sigma * rng.standard_normal(draws) / math.sqrt(n)
-    predicted = np.empty(draws)
-    batch = max(1, 4_000_000 // k)
-    for start in range(0, draws, batch):
-        stop = min(draws, start + batch)
-        z = rng.standard_normal((stop - start, k))
-        predicted[start:stop] = np.exp(mu[start:stop, None] + sigma[start:stop, None] * z).mean(axis=1)
-    predicted.sort()
-    low, centre, high = (float(q) for q in np.quantile(predicted, [alpha / 2, 0.5, 1 - alpha / 2]))
-    closest = float(np.clip(centre, min(abs(e) for e in ends), max(abs(e) for e in ends)))
-    below = np.searchsorted(predicted, closest, side="right")
-    above = predicted.size - np.searchsorted(predicted, closest, side="left")
-    p = min(1.0, 2 * min(below + 1, above + 1) / (predicted.size + 1))
-    reported_lower = closest < centre
-    direction = "optimistic" if reported_lower != higher else "pessimistic"
-
-    def rejects(shift: float) -> float:
-        moved = predicted + shift
-        return float(np.mean((moved < low) | (moved > high)))
-
-    power = min(rejects(tolerance), rejects(-tolerance)) if tolerance > 0 else math.nan
-    # with unlimited repeats: the same law with mu and sigma known
-    z = np.random.default_rng([20261128, k, 3]).standard_normal((min(draws, 4_000_000 // k), k))
-    known = np.exp(m + s * z).mean(axis=1)
-    known_low, known_high = np.quantile(known, [alpha / 2, 1 - alpha / 2])
-    width = float((high - low) / (known_high - known_low))
-    position = 100 * float(np.searchsorted(predicted, r, side="left") / predicted.size)
-    rule = (f"a mean of k losses or errors: the predictive law of the mean of {k} lognormal runs, the uncertainty of "
-            "our log-mean and log-sd drawn in (seeded Monte Carlo); exact in the limit if the logarithms of runs are "
-            "normal (checked with Shapiro-Wilk)")
-    quantities += [
-        (f"{what} of this model, central {_pct(1 - alpha)} (predicted)", f"[{_g(low)}, {_g(high)}]"),
-        (f"reported value's position among {what} (predicted percentile)", _g(position, 3)),
-        ("runs at least as good as reported", f"{_pct(hits / n)} [{_pct(share_low)}, {_pct(share_high)}]"),
-        ("p-value (two-sided)", _g(p, 3)),
-        (f"chance to flag a claim off by ±{_g(tolerance)}", _pct(power)),
-        (f"band width at n={n} over its width with unlimited repeats", f"{width:.2f}×"),
-        ("normality of the logarithms of our runs", log_text),
-    ]
-    details.update({"method": "lognormal predictive", "p_value": p, "power": power, "width_factor": width,
-                    "band": [low, high], "percentile": position, "mean": float(np.mean(x)),
-                    "std": float(np.std(x, ddof=1))})
-    false_alarm = f"an honest claim is called inconsistent {_pct(alpha)} of the time if the logarithms of runs are normal"
-    check = _Check("mean_of_k", what, r, n, p, power, width, (low, high), direction, rule, false_alarm,
-                   "lognormal predictive", position, quantities, details, tolerance, precision_note)
-    return _outcome(check, alpha, lambda: _repeats_to_decide("single", n, 1, math.nan, alpha, s, None))
-
-
-def _judge_mean_bootstrap(r: float, x: np.ndarray, ends: list, k: int, higher: bool, alpha: float,
-                          tolerance: float, quantities: list, details: dict, precision_note: str, hits: int,
-                          share_low: float, share_high: float, reason: str) -> Verdict:
-    """A mean of k runs when runs are not normal: the bootstrap law of (mean of k) - (mean of our n), both drawn from
-    our runs with replacement (fixed seed), keeps the skew and a failure mode that a t law would smooth away."""
-    n = x.size
-    what = f"a mean of {k} runs"
-    rule = (f"a mean of k runs from runs that are not normal: the bootstrap law of (mean of {k} runs) − (mean of our n "
-            f"runs), both resampled from our runs ({_BOOTSTRAP_DRAWS:,} draws, fixed seed), two-sided; it needs "
-            f"{BOOTSTRAP_MIN_N}+ repeats for our runs to stand in for the model's")
-    details.update({"method": "bootstrap", "mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)),
-                    "assumption": reason})
-    quantities.append(("why this rule", reason))
-    if n < BOOTSTRAP_MIN_N:
-        why = (f"{reason}, so the t rule's error rates do not hold, and the bootstrap rule that replaces it needs "
-               f"{BOOTSTRAP_MIN_N} repeats; {BOOTSTRAP_MIN_N} repeats would decide it")
-        return Verdict("mean_of_k", "inconclusive", None, why, rule,
-                       "no rejection is made on a broken assumption, so no false alarm", "bootstrap (too few repeats)",
-                       repeats_to_decide=BOOTSTRAP_MIN_N, quantities=quantities, details=details)
-    sign = 1.0 if higher else -1.0
-    y = sign * x
-    rng = np.random.default_rng([20261128, n, k, 1])
-    differences = np.empty(_BOOTSTRAP_DRAWS)
-    means_of_k = np.empty(_BOOTSTRAP_DRAWS)
-    batch = max(1, 2_000_000 // (n + k))
-    for start in range(0, _BOOTSTRAP_DRAWS, batch):
-        stop = min(_BOOTSTRAP_DRAWS, start + batch)
-        means_of_k[start:stop] = rng.choice(y, size=(stop - start, k)).mean(axis=1)
-        differences[start:stop] = means_of_k[start:stop] - rng.choice(y, size=(stop - start, n)).mean(axis=1)
-    m = float(np.mean(y))
-    # Resampling from n runs understates the spread by (n-1)/n in variance; undo that around the centre.
-    centre = float(np.median(differences))
-    differences = centre + (differences - centre) * math.sqrt(n / (n - 1))
-    q_low, q_med, q_high = (float(q) for q in np.quantile(differences, [alpha / 2, 0.5, 1 - alpha / 2]))
-    closest = float(np.clip(m + q_med, ends[0], ends[1]))
-    observed = closest - m
-    count_below = np.count_nonzero(differences <= observed)
-    count_above = np.count_nonzero(differences >= observed)
-    p = min(1.0, 2 * min(count_below + 1, count_above + 1) / (differences.size + 1))
-    direction = _direction(observed > q_med)
-    shift = tolerance if tolerance > 0 else math.nan
-    power = (min(float(np.mean((differences + shift < q_low) | (differences + shift > q_high))),
-                 float(np.mean((differences - shift < q_low) | (differences - shift > q_high))))
-             if math.isfinite(shift) else math.nan)
-    k_low, k_high = np.quantile(means_of_k - m, [alpha / 2, 1 - alpha / 2])
-    width = (q_high - q_low) / (k_high - k_low) if k_high > k_low else math.nan
-    band = sorted(sign * np.array([m + q_low, m + q_high]))
-    signed_r = sign * r
-    position = 100 * float(np.mean(differences <= signed_r - m) if higher else np.mean(differences >= signed_r - m))
-    quantities += [
-        (f"{what} of this model, central {_pct(1 - alpha)} (bootstrap)", f"[{_g(band[0])}, {_g(band[1])}]"),
-        ("runs at least as good as reported", f"{_pct(hits / n)} [{_pct(share_low)}, {_pct(share_high)}]"),
-        ("p-value (two-sided, bootstrap)", _g(p, 3)),
-        (f"chance to flag a claim off by ±{_g(tolerance)}", _pct(power)),
-        (f"band width at n={n} over its width with unlimited repeats", f"{width:.2f}×"),
-    ]
-    details.update({"p_value": p, "power": power, "width_factor": width, "band": [float(b) for b in band],
-                    "percentile": position})
-    false_alarm = (f"an honest claim is called inconsistent about {_pct(alpha)} of the time (bootstrap: approximate, "
-                   f"measured in docs/statistics.md for skewed and bimodal runs)")
-    check = _Check("mean_of_k", what, r, n, p, power, width, band, direction, rule, false_alarm, "bootstrap", position,
-                   quantities, details, tolerance, precision_note, prefix=f"{reason}; bootstrap: ")
-    # the band's width goes as sqrt(1/k + 1/n), so width^2 - 1 ~ k/n: the n at which width <= WIDTH_FACTOR_MAX
-    return _outcome(check, alpha, lambda: max(n + 1, int(math.ceil(n * (width ** 2 - 1) / (WIDTH_FACTOR_MAX ** 2 - 1))))
-                    if math.isfinite(width) else None)
-
-
 def sign_value(r: float, higher: bool, scale: _Scale) -> float:
     return (1.0 if higher else -1.0) * float(scale.forward(np.array([r]))[0]) if (scale.name == "raw" or r > 0) else math.nan
 
@@ -747,26 +712,34 @@ def _judge_zero_spread(statistic, what, r, x, m, ends, numeric, higher, alpha, h
                    "would show it", "zero spread", 0.0, math.nan, math.nan, None, None, quantities, details)
 
 
-def _judge_sample(sample: np.ndarray, x: np.ndarray, higher: bool, alpha: float, tolerance: float) -> Verdict:
+def _judge_sample(sample: np.ndarray, ranked: np.ndarray, higher: bool, alpha: float, tolerance: float,
+                  failures: _Failures) -> Verdict:
     """A reported sample (m,) against our runs (n,): Mann-Whitney U (rank, exact for small samples) for a difference;
-    Welch TOST for equivalence of means within the tolerance; the Welch t power at the tolerance for sharpness."""
-    if sample.ndim != 1 or sample.size == 0 or not np.all(np.isfinite(sample)):
-        raise ValueError("a sample claim needs one or more finite reported values")
+    Welch TOST for equivalence of means within the tolerance; the Welch t power at the tolerance for sharpness.
+    ``ranked``: our runs as the ranks see them (a run that did not learn and has no finite value ranks worst); the
+    means, spreads and power use the finite ones. A rank test needs no shape, so runs that did not learn simply
+    count, as they would in the paper's own sample."""
+    if ranked.size < 2:
+        why = (f"{failures.sentence()}; at least 2 runs are needed to compare samples, so no verdict"
+               if failures.failed else f"only {ranked.size} completed repeat(s); at least 2 are needed to compare samples")
+        return _none("sample", why, details=failures.details())
+    x = ranked[np.isfinite(ranked)]
     if x.size < 2:
-        return _none("sample", f"only {x.size} completed repeat(s); at least 2 are needed to compare samples")
-    m_, n = sample.size, x.size
+        return _none("sample", f"{failures.sentence()}; fewer than 2 runs have a finite value, so no verdict",
+                     details=failures.details())
+    m_, n = sample.size, ranked.size
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mw = sps.mannwhitneyu(sample, x, alternative="two-sided")
+        mw = sps.mannwhitneyu(sample, ranked, alternative="two-sided")
     p = float(mw.pvalue) if math.isfinite(mw.pvalue) else 1.0
-    delta = float(np.mean(np.sign(sample[:, None] - x[None, :])))
-    med_r, med_a = float(np.median(sample)), float(np.median(x))
+    delta = float(np.mean(np.sign(sample[:, None] - ranked[None, :])))
+    med_r, med_a = float(np.median(sample)), float(np.median(ranked))
     reported_higher = med_r > med_a if med_r != med_a else delta > 0
     direction = "optimistic" if reported_higher == higher else "pessimistic"
     var_r = float(np.var(sample, ddof=1)) if m_ > 1 else 0.0
     var_a = float(np.var(x, ddof=1))
-    se = math.sqrt(var_r / m_ + var_a / n) if m_ > 1 else math.sqrt(var_a * (1 / n + 1))
-    df = _welch_df(var_r, m_, var_a, n) if m_ > 1 and se > 0 else n - 1
+    se = math.sqrt(var_r / m_ + var_a / x.size) if m_ > 1 else math.sqrt(var_a * (1 / x.size + 1))
+    df = _welch_df(var_r, m_, var_a, x.size) if m_ > 1 and se > 0 else x.size - 1
     diff = float(np.mean(sample) - np.mean(x))
     if se > 0 and tolerance > 0:
         equivalence = max(float(sps.t.sf((diff + tolerance) / se, df)), float(sps.t.cdf((diff - tolerance) / se, df)))
@@ -792,7 +765,11 @@ def _judge_sample(sample: np.ndarray, x: np.ndarray, higher: bool, alpha: float,
                   (f"equivalence of means within ±{_g(tolerance)} (Welch TOST p)", _g(equivalence, 3)),
                   (f"chance to flag a shift of ±{_g(tolerance)}", _pct(power))]
     details = {"method": "rank", "p_value": p, "cliffs_delta": delta, "median_reported": med_r, "median_achieved": med_a,
-               "equivalence_p": equivalence, "power": power, "n": n, "m": m_, "alpha": alpha, "tolerance": tolerance}
+               "equivalence_p": equivalence, "power": power, "n": n, "m": m_, "alpha": alpha, "tolerance": tolerance,
+               "failures": failures.details()}
+    if failures.failed:
+        quantities.insert(2, ("runs that did not learn", failures.sentence() + (
+            " (left out: the paper discarded them)" if failures.learned_only else " (ranked with the others)")))
     false_alarm = (f"an honest sample is called inconsistent at most {_pct(alpha)} of the time, whatever the "
                    "distribution of runs")
     if p < alpha:
@@ -830,16 +807,16 @@ def _welch_df(var_a: float, n_a: int, var_b: float, n_b: int) -> float:
     return (a + b) ** 2 / denominator if denominator > 0 else float(max(n_a + n_b - 2, 1))
 
 
-def _judge_unknown(r, x, higher, alpha, tolerance, half_unit, scale, bounds) -> Verdict:
+def _judge_unknown(r, x, mask, higher, alpha, tolerance, half_unit, scale, bounds, threshold, learned_only) -> Verdict:
     """Statistic unknown: every reading is shown (one run; a mean of n runs), none is a verdict."""
     readings = []
     quantities = []
-    if x.size >= 2:
-        for name, verdict in (("as one run", judge("single_run", r, x, higher_is_better=higher, alpha=alpha,
-                                                   tolerance=tolerance, half_unit=half_unit, scale=scale, bounds=bounds)),
-                              (f"as a mean of {x.size} runs", judge("mean_of_k", r, x, k=x.size, higher_is_better=higher,
-                                                                   alpha=alpha, tolerance=tolerance, half_unit=half_unit,
-                                                                   bounds=bounds))):
+    learned = int(np.count_nonzero(mask))
+    if learned >= 2:
+        common = dict(higher_is_better=higher, alpha=alpha, tolerance=tolerance, half_unit=half_unit, bounds=bounds,
+                      learned=mask, failure_threshold=threshold, learned_only=learned_only)
+        for name, verdict in (("as one run", judge("single_run", r, x, scale=scale, **common)),
+                              (f"as a mean of {learned} runs", judge("mean_of_k", r, x, k=learned, **common))):
             readings.append(f"read {name} it would be {verdict.label} ({verdict.why})")
             quantities.append((f"read {name}", verdict.label))
     why = ("the source does not say what kind of number this is (one run? a mean? the best of several?), so no verdict "
