@@ -99,11 +99,19 @@ def _family(name: str) -> str:
     return DISTRIBUTIONS[name].family
 
 
-def _heading(name: str, suffix: str = "") -> str:
+def _heading(name: str, suffix: str = "", without_learned: bool = False) -> str:
     dist = DISTRIBUTIONS[name]
     where = "member" if dist.family == "member" else "beyond the family"
     return f"### {name}{suffix} ({where})\n\n{dist.about}; run-to-run sd {dist.sigma:.4g}" + (
-        " on the log scale" if dist.multiplicative else "") + "\n"
+        " on the log scale" if dist.multiplicative else "") + (
+        "; **here judged without** `learned=` / `failure_threshold=` (--without-learned)"
+        if without_learned and dist.failure_threshold is not None else "") + "\n"
+
+
+def _all_failed(results: list[dict]) -> str | None:
+    """The error every one of these cells failed with, if they all failed with one."""
+    errors = {r.get("error") for r in results}
+    return errors.pop() if len(errors) == 1 and None not in errors else None
 
 
 def _within(result: dict, key: str = "inconsistent") -> bool:
@@ -113,17 +121,18 @@ def _within(result: dict, key: str = "inconsistent") -> bool:
 def _summary(out: Output, what: str, honest: dict, key: str, label) -> None:
     """The summary line over honest cells {job: result}, members and beyond, and every cell outside the bound."""
     counts = {"member": [0, 0], "beyond": [0, 0]}
-    failing = []
+    failing, errors = [], {}
     for job, result in honest.items():
         family = _family(job[0])
         counts[family][1] += 1
         if "error" in result:
-            failing.append(f"{label(job)}: error ({result['error']})")
+            errors.setdefault((job[0], result["error"]), []).append(job)
         elif _within(result, key):
             counts[family][0] += 1
         else:
             failing.append(f"{label(job)}: {_pct(result[key])} (MC SE {100 * result['mc_se']:.1f}; limit "
                            f"{_pct(ALPHA + 2 * result['mc_se'])})" + (" [beyond]" if family == "beyond" else ""))
+    failing += [f"{distribution}: {len(jobs)} cell(s) not run: {error}" for (distribution, error), jobs in errors.items()]
     member, beyond = counts["member"], counts["beyond"]
     out(f"**{what}: cells within α + 2 MC SE: {member[0]} of {member[1]} (members); beyond-the-family: "
         f"{beyond[0]} of {beyond[1]}**\n")
@@ -153,11 +162,16 @@ def _power_check(out: Output, rows_of: dict, distributions: list[str], kinds: li
                 continue
             drops = power_drops(rows)
             cells.append("yes" if not drops else "**no**")
-            violations += [(distribution, claim, d) for d in drops]
+            largest = {}
+            for d in drops:
+                if d["drop"] > largest.get(d["shift"], {"drop": -1.0})["drop"]:
+                    largest[d["shift"]] = d
+            violations += [(distribution, claim, d) for d in largest.values()]
         out(f"| {claim} | " + " | ".join(cells) + " |")
     out()
     if violations:
-        out("Violations (power at n, then at the later n′; the drop against its allowance of 2 MC SE):\n")
+        out("Violations, the largest per shift (power at n, then at the later n′; the drop against its allowance of "
+            "2 MC SE):\n")
         for distribution, claim, d in violations:
             out(f"- {distribution} {claim} {d['shift']:g}σ: n={d['n']} {_pct(d['flagged'])} → n′={d['n_later']} "
                 f"{_pct(d['flagged_later'])} (drop {100 * d['drop']:.1f} points > {100 * d['allowed']:.1f})"
@@ -188,7 +202,11 @@ def fixed_tables(args, out: Output) -> None:
     header += shift_header
     rows_of = {}
     for distribution in args.distributions:
-        out(_heading(distribution))
+        out(_heading(distribution, without_learned=args.without_learned))
+        error = _all_failed([r for job, r in results.items() if job[0] == distribution])
+        if error:
+            out(f"Every cell: error: {error}\n")
+            continue
         out("| " + " | ".join(header) + " |")
         out("|" + "|".join("---" for _ in header) + "|")
         for claim in args.kinds:
@@ -235,7 +253,11 @@ def sequential_tables(args, out: Output) -> None:
         f"run-to-run sd; {args.sequential_claims} honest and {args.power_claims} shifted claims per cell; "
         f"{time.perf_counter() - start:.0f} s on {args.workers} workers\n")
     for distribution in distributions:
-        out(_heading(distribution, " (repeats=auto)"))
+        out(_heading(distribution, " (repeats=auto)", args.without_learned))
+        error = _all_failed([r for j, r in results.items() if j[0] == distribution])
+        if error:
+            out(f"Every cell: error: {error}\n")
+            continue
         out("| claim | level | shift | flagged | MC SE | ≤ α+2SE | consistent | inconclusive at max | mean n | p90 n | "
             "fixed n | fixed-n flagged | ratio |")
         out("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -278,7 +300,7 @@ def power_curves(args, out: Output) -> None:
         f"{time.perf_counter() - start:.0f} s on {args.workers} workers\n")
     rows_of = {}
     for distribution in distributions:
-        out(_heading(distribution, " (power against n)"))
+        out(_heading(distribution, " (power against n)", args.without_learned))
         out("| claim | shift | " + " | ".join(f"n={n}" for n in ns) + " |")
         out("|---|---|" + "---|" * len(ns))
         for claim in args.kinds:
@@ -330,6 +352,9 @@ def _plot(rows_of, distributions, kinds, shifts, path, claims) -> None:
                         color="black" if distribution == "normal" else colours(number % 20),
                         linewidth=1.6 if distribution == "normal" else 1.0, label=label)
         ax.set_xscale("log")
+        grid = sorted({r["n"] for rows in rows_of.values() for r in rows})
+        ax.set_xticks(grid, [str(n) for n in grid], fontsize=7)
+        ax.minorticks_off()
         ax.set_title(claim)
         ax.axhline(ALPHA, color="grey", linewidth=0.5)
         ax.set_ylim(0, 1.02)
