@@ -280,7 +280,8 @@ def judge(statistic: str, reported: Any, values: Sequence[float], *, k: Optional
     _check_settings(statistic, alpha, tolerance, half_unit, scale, reported_std, failure_threshold)
     if statistic in ("mean_of_k", "best_of_k"):
         k = _positive_k(k, statistic)
-    failures = _Failures.of(mask, alpha, failure_threshold, learned_only)
+    failures = _Failures.of(mask, alpha, failure_threshold, learned_only,
+                            told=learned is not None or failure_threshold is not None)
     if statistic == "sample":
         sample = np.asarray(reported, dtype=float)
         if sample.ndim != 1 or sample.size == 0 or not np.all(np.isfinite(sample)):
@@ -373,31 +374,26 @@ class _Failures:
     alpha: float
     threshold: Optional[float]
     learned_only: bool
+    told: bool = True  # the caller said which runs learned (a mask or a trivial predictor's score); else no mixture
 
     @classmethod
-    def of(cls, mask: np.ndarray, alpha: float, threshold: Optional[float], learned_only: bool) -> "_Failures":
+    def of(cls, mask: np.ndarray, alpha: float, threshold: Optional[float], learned_only: bool,
+           told: bool = True) -> "_Failures":
         return cls(int(np.count_nonzero(~mask)), int(mask.size), alpha,
-                   None if threshold is None else float(threshold), bool(learned_only))
+                   None if threshold is None else float(threshold), bool(learned_only), told)
 
     @property
     def interval(self) -> tuple[float, float]:
         return proportion_interval(self.failed, self.total, 0.95)
 
-    def upper(self) -> float:
-        """A one-sided upper confidence bound (level 1 - alpha/2, Clopper-Pearson) of the failure rate: the rate the
-        paper's runs may have had, for deciding which numbers of failed runs in its k are plausible."""
-        if self.total == 0:
-            return 1.0
-        if self.failed >= self.total:
-            return 1.0
-        return float(sps.beta.ppf(1 - self.alpha / 2, self.failed + 1, self.total - self.failed))
-
     def plausible(self, k: int) -> int:
-        """The largest number j of failed runs among the paper's k whose chance P(J >= j) is at least alpha/10 at the
-        upper bound of the failure rate (0: a failed run in the paper's number is not plausible)."""
-        if self.learned_only:
+        """The largest number j of failed runs among the paper's k with predictive probability P(J >= j) >= alpha/10:
+        J ~ beta-binomial(k, f + 1/2, n - f + 1/2), the law of failures in k new runs given f of our n failed and a
+        Jeffreys prior on the rate (the rate's own uncertainty drawn in). 0: no failed run is plausible."""
+        if self.learned_only or not self.told or self.total == 0:
             return 0
-        tail = sps.binom.sf(np.arange(k + 1) - 1, k, self.upper())  # P(J >= j), j = 0..k
+        j = np.arange(k + 1)
+        tail = sps.betabinom.sf(j - 1, k, self.failed + 0.5, self.total - self.failed + 0.5)  # P(J >= j)
         return int(np.max(np.nonzero(tail >= self.alpha / 10)[0]))
 
     def sentence(self) -> str:
@@ -520,59 +516,70 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
                       "runs that did not learn are allowed for as a mixture (docs/statistics.md)"))
     check = _Check(statistic, what, r, n, p, power, width, band_raw, direction, rule, f"{false_alarm}; {intrinsic}",
                    "family", position, quantities, details, tolerance, precision_note, equivalence=equivalence)
-    withheld = (_failure_region(kind, k, n, failures, t_ends, m, s, sign, scale, alpha, family_name)
-                if p < alpha and direction == "pessimistic" else None)
-    if withheld is not None:
-        details["withheld"] = withheld
+    components = (_failure_components(kind, k, n, failures, m, s, sign, scale, alpha, family_name)
+                  if p < alpha and direction == "pessimistic" else [])
+    top, bottom = m + s * max(t_ends), m + s * min(t_ends)
+    slack = _NUMERIC_EQUAL * max(1.0, abs(m))
+    inside = [words for low_c, high_c, words in components if bottom <= high_c + slack and top >= low_c - slack]
+    common = dict(rule=rule, error_rates=f"{false_alarm}; {intrinsic}", p_value=p, power=power, width_factor=width,
+                  percentile=position, quantities=quantities, details=details)
+    if inside:
+        details["failure_mixture"] = inside[0]
         why = (f"the reported {_g(r, 6)} is worse than what {what} of our runs that learned gives "
-               f"([{_g(band_raw[0])}, {_g(band_raw[1])}], p = {_g(p, 2)}), but it is what {what} gives when {withheld}; "
-               f"{failures.sentence()}, so a paper's "
-               f"number may hold such runs: no call in either direction (judge on learned runs only with the claim's "
-               f"learned_only: true, if the paper says it discarded them)")
-        return Verdict(statistic, "inconclusive", None, _join(why, precision_note), rule,
-                       f"{false_alarm}; {intrinsic}", "family (failure mixture)", p, power, width, None, position,
-                       quantities, details)
+               f"([{_g(band_raw[0])}, {_g(band_raw[1])}], p = {_g(p, 2)}), but it is what {what} gives when "
+               f"{inside[0]}; {failures.sentence()}, so a paper's number may hold such runs: no call in either "
+               f"direction (if the paper says it discarded runs that did not learn, set the claim's "
+               f"learned_only: true)")
+        return Verdict(statistic, "inconclusive", None, _join(why, precision_note),
+                       method="family (failure mixture)", **common)
+    below = [(bottom - high_c, words) for _, high_c, words in components if high_c < bottom]
+    if below and min(below)[0] < m + s * low - top:
+        # between the modes, nearer the numbers a paper gets with failed runs than those it gets without: better
+        # than the former is the direction that describes it (a too-good claim whose runs included a failure)
+        gap, words = min(below)
+        details["failure_mixture"] = words
+        why = (f"the reported {_g(r, 6)} is outside the central {_pct(1 - alpha)} band for {what} of our runs that "
+               f"learned ([{_g(band_raw[0])}, {_g(band_raw[1])}], p = {_g(p, 2)}), and better than what {what} gives "
+               f"when {words}, which it is nearer to; {failures.sentence()}: too good for either")
+        return Verdict(statistic, "inconsistent", "optimistic", _join(why, precision_note),
+                       method="family (failure mixture)", **common)
     return _outcome(check, alpha, lambda: _repeats_to_decide(law, kind, n, k, tol_shift, alpha, s)
                     if decide_repeats else None)
 
 
-def _failure_region(kind: str, k: int, n: int, failures: _Failures, t_ends: list, m: float, s: float, sign: float,
-                    scale: "_Scale", alpha: float, family_name: str) -> Optional[str]:
-    """Whether the paper's number (its printed interval, as pivots ``t_ends``) is what an honest number of its kind
-    gives when some of its k runs did not learn, at a failure rate our runs leave plausible: words saying how, or
-    None. A run that did not learn scores no better than the trivial predictor (``failures.threshold``, on the
-    signed analysis scale ``sign``·scale); without that threshold only the best of k can be placed (the best of
-    the runs that learned)."""
+def _failure_components(kind: str, k: int, n: int, failures: _Failures, m: float, s: float, sign: float,
+                        scale: "_Scale", alpha: float, family_name: str) -> list[tuple[float, float, str]]:
+    """What an honest number of the claim's kind gives when some of its k runs did not learn, at a failure rate our
+    runs leave plausible: (low, high, words) bands on the signed analysis scale (empty: no failed run is plausible).
+    A run that did not learn scores no better than the trivial predictor (``failures.threshold``) and possibly far
+    worse (a diverged loss), so bands reaching down have no lower end; without the threshold only the best of k can
+    be placed (the best of its runs that learned)."""
     plausible = failures.plausible(k)
     if plausible == 0:
-        return None
+        return []
     threshold = None
     if failures.threshold is not None and (scale.name == "raw" or failures.threshold > 0):
         threshold = float(sign * scale.forward(np.array([failures.threshold]))[0])
-    top, bottom = m + s * max(t_ends), m + s * min(t_ends)
-    slack = 1e-12 * max(1.0, abs(m))
     if kind == "single":
-        if threshold is not None and bottom <= threshold + slack:
-            return "its one run did not learn (no better than the trivial predictor)"
-        return None
+        return [] if threshold is None else [(-math.inf, threshold, "its one run did not learn (no better than the "
+                                                                    "trivial predictor)")]
     if kind == "mean":
         if threshold is None:
-            return None
+            return []
         # with j >= 1 failed runs the mean is at most ((k - j) x the top of a mean of k - j learned runs + j x the
         # threshold) / k; j = 1 gives the highest such number, and failed runs can drag it down without limit
         rest = m + s * family.law(family_name, "mean", k - 1).band(n, alpha)[1] if k > 1 else 0.0
         upper = ((k - 1) * rest + threshold) / k
-        if bottom <= upper + slack:
-            return (f"one or more of its {k} runs did not learn (with one such run a mean of {k} is at most "
-                    f"{_g(float(sign * upper))})")
-        return None
+        return [(-math.inf, upper, f"one or more of its {k} runs did not learn (with one such run a mean of {k} is "
+                                   f"at most {_g(float(sign * upper))})")]
+    bands = []
     for j in range(1, min(plausible, k - 1) + 1):
         low, high = family.law(family_name, "best", k - j).band(n, alpha)
-        if bottom <= m + s * high + slack and top >= m + s * low - slack:
-            return f"{j} of its {k} runs did not learn (it is then the best of the other {k - j})"
-    if plausible >= k and threshold is not None and bottom <= threshold + slack:
-        return f"all {k} of its runs did not learn"
-    return None
+        bands.append((m + s * low, m + s * high, f"{j} of its {k} runs did not learn (it is then the best of the "
+                                                 f"other {k - j})"))
+    if plausible >= k and threshold is not None:
+        bands.append((-math.inf, threshold, f"all {k} of its runs did not learn"))
+    return bands
 
 
 def _repeats_to_decide(law, kind: str, n: int, k: int, shift: float, alpha: float, s: float) -> Optional[int]:

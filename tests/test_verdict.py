@@ -112,7 +112,7 @@ def test_runs_that_did_not_learn_are_counted_and_the_learned_ones_judged():
     assert "3 of 30 runs did not learn" in dict(too_good.quantities)["runs that did not learn"]
     # a mean of 5 holding one failed run (what an honest paper gets with probability 1 - (1 - p)^5): no call
     honest = verdict.judge("mean_of_k", (4 * 0.85 + 0.2) / 5, x, k=5, learned=learned, failure_threshold=0.2)
-    assert honest.outcome == "inconclusive" and "did not learn" in honest.why and honest.details["withheld"]
+    assert honest.outcome == "inconclusive" and "did not learn" in honest.why and honest.details["failure_mixture"]
     # the same number from a paper that discarded failed runs is far too poor for a mean of learned runs
     discarded = verdict.judge("mean_of_k", (4 * 0.85 + 0.2) / 5, x, k=5, learned=learned, failure_threshold=0.2,
                               learned_only=True)
@@ -121,6 +121,9 @@ def test_runs_that_did_not_learn_are_counted_and_the_learned_ones_judged():
     # a mean between the learned band and what a failed run allows is still called poor
     between = verdict.judge("mean_of_k", 0.80, x, k=5, learned=learned, failure_threshold=0.2)
     assert between.outcome == "inconsistent" and between.direction == "pessimistic"
+    # nearer what a mean with a failed run gives: a too-good claim whose runs included a failure, called so
+    lucky = verdict.judge("mean_of_k", 0.765, x, k=5, learned=learned, failure_threshold=0.2)
+    assert lucky.outcome == "inconsistent" and lucky.direction == "optimistic" and "too good for either" in lucky.why
     # with no run of ours failed in 200, a failed run in the paper's one run is not plausible
     many = rng.normal(0.85, 0.02, 200)
     assert verdict.judge("single_run", 0.15, many, learned=many > 0.2, failure_threshold=0.2).outcome == "inconsistent"
