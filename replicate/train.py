@@ -13,6 +13,7 @@ import numpy as np
 
 from replicate import metrics as metric_functions
 from replicate import seeding, tf_private
+from replicate.config import headline_column
 from replicate.dataset import Dataset
 from replicate.environment import fingerprint
 from replicate.plan import RepeatSpec
@@ -280,11 +281,24 @@ def clean_history(history: dict[str, list]) -> dict[str, list[Optional[float]]]:
     return {key: [float(v) if math.isfinite(v) else None for v in values] for key, values in history.items()}
 
 
+def trivial_score(paper: dict, metric: str, y_train: np.ndarray, y_true: np.ndarray,
+                  num_classes: Optional[int]) -> Optional[float]:
+    """The score of `metric`'s trivial predictor (replicate.metrics.trivial: a constant made from the training
+    split's targets y_train alone) on targets y_true; None for a metric without one or not of this paper's task."""
+    if metric not in metric_functions.names(paper["task"]):
+        return None
+    return metric_functions.trivial(metric, y_train, y_true, num_classes)
+
+
 def finish(paper: dict, prepared: Prepared, data: Dataset, history: dict[str, list],
            predict: Callable[[str, np.ndarray], np.ndarray]) -> dict[str, Any]:
     """Restore the kept epoch's weights, evaluate every split the paper names, and build the result.
 
     predict(split, indices) -> the model's outputs for data.x[indices] (in batches of eval_batch_size).
+    Beside each metric column the result has its trivial predictor's score on this repeat's split (`trivial`,
+    None where the metric has none), whether the repeat beat it (`learned`; a diverged repeat, or one whose weights
+    training left unchanged, learned nothing), and `did_not_learn`: not learned on the paper's headline column.
+    Every execution path builds its records here.
     """
     history = clean_history(history)
     splits = prepared.splits
@@ -293,12 +307,17 @@ def finish(paper: dict, prepared: Prepared, data: Dataset, history: dict[str, li
 
     diverged = any(v is None for v in history.get("loss", []))
     metrics: dict[str, Optional[float]] = {}
+    trivial: dict[str, Optional[float]] = {}
     per_class: dict[str, dict] = {}
+    y_train = data.y[splits["train"]]
     for split_name in paper["evaluate_on"]:
         if split_name == FIT_SPLIT:
             for key, values in history.items():
                 if not key.startswith("val_"):
-                    metrics[metric_functions.column(FIT_SPLIT, key)] = values[kept_epoch - 1]
+                    column = metric_functions.column(FIT_SPLIT, key)
+                    metrics[column] = values[kept_epoch - 1]
+                    # the training log is scored on the rows fit trained on; its loss has no trivial value
+                    trivial[column] = trivial_score(paper, key, y_train, y_train, prepared.num_classes)
             continue
         indices = splits[split_name]
         y_true = data.y[indices]
@@ -308,12 +327,23 @@ def finish(paper: dict, prepared: Prepared, data: Dataset, history: dict[str, li
         for metric in paper["metrics"]:
             column = metric_functions.column(split_name, metric)
             metrics[column] = metric_functions.compute(metric, y_true, y_pred) if finite else None
+            trivial[column] = trivial_score(paper, metric, y_train, y_true, prepared.num_classes)
         if prepared.num_classes is not None and finite:
             per_class[split_name] = metric_functions.per_class(y_true, y_pred, prepared.num_classes)
 
+    # Read from the finished metrics only (after the weights and their hash): nothing here touches training.
+    # Training that left the weights bit for bit as they started (a learning rate of 0) learned nothing, whatever
+    # the untrained model happens to score.
+    weights_hash = weights_sha256(final_weights)
+    moved = weights_hash != prepared.init_hash
+    learned = {column: moved and not diverged and metric_functions.learned(column, value, trivial.get(column))
+               for column, value in metrics.items()}
     return {
         "status": "diverged" if diverged else "completed",
         "metrics": metrics,
+        "trivial": trivial,
+        "learned": learned,
+        "did_not_learn": bool(diverged or not learned.get(headline_column(paper), True)),
         "per_class": per_class,
         "class_names": data.class_names,
         "split_sizes": {name: int(len(indices)) for name, indices in splits.items()},
@@ -321,7 +351,7 @@ def finish(paper: dict, prepared: Prepared, data: Dataset, history: dict[str, li
         "history": history,
         "kept_epoch": int(kept_epoch),
         "epochs_run": len(history.get("loss", [])),
-        "weights_sha256": weights_sha256(final_weights),
+        "weights_sha256": weights_hash,
         "init_weights_sha256": prepared.init_hash,
         "layer_random_streams": prepared.streams,
         "preprocess": prepared.preprocessing,
