@@ -361,6 +361,10 @@ def check_claim(paper: dict, claim: dict, where: str) -> None:
             f"{where}.metric='{claim['metric']}': the paper does not compute this metric on split '{split}'; "
             f"{_suggest(claim['metric'], computed)}fix: use one of {', '.join(computed)} or add it to paper.metrics"
         )
+    learned_only = claim.get("learned_only", False)
+    if not isinstance(learned_only, bool):
+        raise ConfigError(f"{where}.learned_only={learned_only!r}: must be true or false; fix: learned_only: true when "
+                          "the paper says it discarded runs that did not learn, else remove the key")
     statistic = claim["statistic"]
     if statistic == "sample":
         if not claim.get("values") or len(claim["values"]) < 2:

@@ -88,6 +88,8 @@ class Claim:
     source: str = MISSING
     label: Optional[str] = None
     note: Optional[str] = None
+    # the paper says it discarded runs that diverged or did not learn: judge the claim on the runs that learned only
+    learned_only: bool = False
 
 
 @dataclass
