@@ -204,6 +204,8 @@ def verdict_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
         statistic = claim["statistic"].replace("_", " ")
         if claim.get("k"):
             statistic += f" (k={claim['k']})"
+        if claim.get("learned_only"):
+            statistic += ", learned runs only"
         reported = claim["reported"]
         if isinstance(reported, (list, tuple)):
             shown = f"{len(reported)} values, median {_fmt(float(statistics.median(reported)))}" if reported else "—"
@@ -227,7 +229,7 @@ def verdict_rows(summary: dict[str, Any]) -> list[tuple[str, ...]]:
 
 def verdict_notes(summary: dict[str, Any]) -> list[str]:
     """What must be read with the verdicts, said where they are shown as the report says it: synthetic data, failed
-    repeats, and whether the self-check found the run bitwise reproducible."""
+    repeats, runs that did not learn, and whether the self-check found the run bitwise reproducible."""
     notes = []
     if (summary.get("data") or {}).get("synthetic"):
         notes.append("SYNTHETIC DATA: these repeats trained on generated data, not the paper's; the verdicts test the "
@@ -238,6 +240,12 @@ def verdict_notes(summary: dict[str, Any]) -> list[str]:
         notes.append(f"FAILED: {lost} of {counts.get('requested', '?')} repeats did not complete (failed "
                      f"{counts.get('failed') or 0}, diverged {counts.get('diverged') or 0}, missing "
                      f"{counts.get('missing') or 0}); the numbers use the {counts.get('completed', 0)} that did")
+    learned = summary.get("did_not_learn") or {}
+    headline = (learned.get("columns") or {}).get(learned.get("headline")) or {}
+    if learned.get("none_learned"):
+        notes.append(f"NO VERDICT: {learned['text']}; no claim is judged, as no run learned")
+    elif headline.get("not_learned"):
+        notes.append(f"RUNS THAT DID NOT LEARN: {learned['text']}")
     if summary.get("sequential"):
         notes.append(summary["sequential"]["text"])
     reproducible = summary.get("reproducible") or {}

@@ -8,16 +8,16 @@ from typing import Any, Optional
 
 import pandas as pd
 
-from replicate.config import metric_columns
+from replicate.config import headline_column, metric_columns
 from replicate.plan import run_identities
 from replicate.report.html import render_html
 from replicate.report.markdown import render_markdown
 from replicate.report.plots import make_plots
-from replicate.report.summary import build_summary, stopping
+from replicate.report.summary import build_summary, learned_on, stopping
 from replicate.runfile import SELF_CHECK_FILE, read_run_file, save_run_file
 from replicate.runs import ID_COLUMNS, run_id
 from replicate.seeding import SOURCES
-from replicate.store import RecordStore, write_atomic
+from replicate.store import FINISHED, RecordStore, write_atomic
 
 
 def load_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -32,17 +32,21 @@ def used_records(run_dir: Path, run: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def results_table(run: dict[str, Any], records: list[dict[str, Any]], used: Optional[set[int]] = None) -> pd.DataFrame:
-    """One row per repeat: run id, paper, status, whether the report's numbers use it, seeds, kept epoch, metrics,
-    hashes, time (results.csv's rows, and replicate.load_runs's). The run id and paper lead every row so that tables
-    of several runs concatenate into one that still tells them apart (a spreadsheet, pandas, a database import).
+    """One row per repeat: run id, paper, status, whether the report's numbers use it, whether it did not learn (on
+    the headline column; empty for a failed repeat), seeds, kept epoch, metrics, hashes, time (results.csv's rows,
+    and replicate.load_runs's). The run id and paper lead every row so that tables of several runs concatenate into
+    one that still tells them apart (a spreadsheet, pandas, a database import).
     ``used``: the repeats the report's numbers use (default: all, or under repeats=auto those before the stop)."""
     paper, identity = run["paper"], run_id(run)
+    headline = headline_column(paper)
     if used is None:
         used = {record["repeat"] for record in stopping(run, records)[0]}
     rows = []
     for record in sorted(records, key=lambda r: r["repeat"]):
         row: dict[str, Any] = {"run_id": identity, "paper": paper["name"], "repeat": record["repeat"],
-                               "status": record["status"], "used": record["repeat"] in used}
+                               "status": record["status"], "used": record["repeat"] in used,
+                               "did_not_learn": None if record["status"] not in FINISHED else
+                               not learned_on(record, headline)}
         row.update({f"seed_{source}": record["seeds"].get(source) for source in SOURCES})
         row.update({column: record["metrics"].get(column) for column in metric_columns(paper)})
         row["kept_epoch"] = record.get("kept_epoch")

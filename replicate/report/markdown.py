@@ -85,11 +85,14 @@ def headline_lines(summary: dict) -> list[str]:
             "and the verdicts below say nothing about the paper.",
             "",
         ]
+    lines += learning_notice(summary.get("did_not_learn"))
     alpha = 1 - settings["confidence"]
     lines += ["## Verdicts", ""]
     for claim in summary["claims"]:
         lines.append(f"- **{claim['label']}** (`{claim['column']}`, reported as {claim_kind(claim)}: "
                      f"{_reported_text(claim)}): **{claim['verdict_label']}** — {claim['why']}.")
+        if claim.get("learned_only"):
+            lines.append(f"  - {learned_only_text(claim)}.")
         lines.append(f"  - Error rates: {claim['error_rates']}.")
     if not summary["claims"]:
         lines.append("- the paper config lists no reported claims")
@@ -110,6 +113,7 @@ def headline_lines(summary: dict) -> list[str]:
               f"failed, {counts['diverged']} diverged, {counts['missing']} not run); statistics use completed repeats only.",
               f"- **Protocol:** `{protocol['name']}`: {protocol['epochs']} epochs, batch {protocol['batch_size'] or 'all'}, "
               f"shuffle={protocol['shuffle']}, keeps {kept}.",
+              *learning_fact(summary.get("did_not_learn")),
               f"- **Determinism:** `{settings['determinism']}`; bitwise reproducible: {summary['reproducible']['text']}.",
               *([f"- **Records set aside:** {len(summary['set_aside'])} (corrupt, misplaced, foreign or failed; "
                   "listed under 'Records set aside')"] if summary.get("set_aside") else []),
@@ -121,6 +125,64 @@ def headline_lines(summary: dict) -> list[str]:
     for note in notes:
         lines.append(f"- {note}")
     return lines
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def learning_notice(block: Optional[dict]) -> list[str]:
+    """The report's first words on runs that did not learn (summary.learning), beside the synthetic-data notice:
+    none when every run learned."""
+    if not block:
+        return []
+    headline = (block.get("columns") or {}).get(block["headline"]) or {}
+    if block.get("none_learned"):
+        return [f"> **No run learned.** {_sentence(block['text'])}. No claim gets a verdict: there is no trained model "
+                "to compare the paper's numbers with. See 'Runs that did not learn'.", ""]
+    if headline.get("not_learned"):
+        return [f"> **Runs that did not learn.** {_sentence(block['text'])}. The claims below are judged knowing "
+                "which runs did not learn. See 'Runs that did not learn'.", ""]
+    return []
+
+
+def learning_fact(block: Optional[dict]) -> list[str]:
+    """The Facts line on whether the runs learned (summary.learning's words)."""
+    if not block:
+        return []
+    headline = (block.get("columns") or {}).get(block["headline"]) or {}
+    label = "Runs that did not learn" if headline.get("not_learned") else "Runs that learned"
+    return [f"- **{label}:** {_sentence(block['text'])}."]
+
+
+def learned_only_text(claim: dict) -> str:
+    count = f" ({claim['n_learned']} of {claim['n']})" if claim.get("n_learned") is not None else ""
+    return f"Judged on the runs that learned only{count}, as the paper says it discarded runs that did not learn"
+
+
+def learning_lines(block: Optional[dict]) -> list[str]:
+    """The 'Runs that did not learn' section: per metric column, the runs that did no better than the trivial
+    predictor made from each repeat's training split (or diverged), the failure rate and its exact interval."""
+    if not block or not any(entry["n"] for entry in block["columns"].values()):
+        return []
+    conf = percent(block["confidence"])
+    rows = []
+    for column, entry in block["columns"].items():
+        if not entry["n"]:
+            continue
+        listed = ", ".join(map(str, entry["repeats"][:12])) + (" …" if len(entry["repeats"]) > 12 else "")
+        rows.append([f"`{column}`", entry["n"], entry["not_learned"], fmt(entry["rate"], 2),
+                     fmt_interval(entry["interval"], 2), entry["trivial_what"] or "none (no trivial predictor)",
+                     fmt(entry["trivial"]), entry["diverged"], entry.get("unchanged", 0), listed or "—"])
+    return ["", "## Runs that did not learn", "",
+            "A run did not learn a metric when it diverged, training left its weights exactly as they were "
+            "initialised, its value is not a finite number, or it is no better than a trivial predictor: a constant made from that repeat's training split alone (the majority class for "
+            "accuracy and F1, the class frequencies for cross-entropy, the mean target for MSE, the median target for "
+            "MAE), scored on the same split with the same metric. A loss from Keras' training log has none. "
+            f"Intervals are exact (Clopper-Pearson) {conf} intervals of the failure rate.", "",
+            table(["metric", "runs", "did not learn", "failure rate", f"exact {conf} interval", "trivial predictor",
+                   "its score (median over repeats)", "diverged", "kept initial weights", "repeats that did not learn"],
+                  rows)]
 
 
 def sequential_lines(block: Optional[dict]) -> list[str]:
@@ -260,9 +322,13 @@ def render_markdown(summary: dict, results: pd.DataFrame, figures: Optional[dict
         lines += ["", f"### {claim['label']}: {claim['verdict_label']}", "", f"Source: {claim['source']}."]
         if claim.get("note"):
             lines.append(f"Note: {claim['note']}")
+        if claim.get("learned_only"):
+            lines.append(f"{learned_only_text(claim)}.")
         lines += ["", f"Why: {claim['why']}.", "", f"Rule: {claim['rule']}", "", f"Error rates: {claim['error_rates']}."]
         if claim.get("quantities"):
             lines += ["", table(["quantity", "value"], [[name, value] for name, value in claim["quantities"]])]
+
+    lines += learning_lines(summary.get("did_not_learn"))
 
     lines += ["", "## Achieved metrics", "",
               f"Over completed repeats; std is the sample std (ddof=1); intervals are {conf}% intervals for the mean, clipped to "

@@ -1,6 +1,7 @@
 """PNG figures next to the report: achieved distribution, per-class forest plot, learning curves, confusion matrix."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
@@ -111,9 +112,13 @@ def learning_curves(records: list[dict], path: Path) -> Optional[Path]:
         curves = np.array([[np.nan if v is None else v for v in r["history"][key][:length]] for r in finished],
                           dtype=float)  # (repeats, epochs); null (non-finite) as NaN
         epochs = np.arange(1, length + 1)
-        axis.fill_between(epochs, np.nanpercentile(curves, 10, axis=0), np.nanpercentile(curves, 90, axis=0),
-                          alpha=0.25, color="tab:blue", label="10-90% of repeats")
-        axis.plot(epochs, np.nanmedian(curves, axis=0), color="tab:blue", label="median")
+        with warnings.catch_warnings():
+            # an epoch where every repeat's value is null (all diverged) is a gap in the curve, not a warning
+            warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+            low, high = np.nanpercentile(curves, 10, axis=0), np.nanpercentile(curves, 90, axis=0)
+            median = np.nanmedian(curves, axis=0)
+        axis.fill_between(epochs, low, high, alpha=0.25, color="tab:blue", label="10-90% of repeats")
+        axis.plot(epochs, median, color="tab:blue", label="median")
         kept = [(r["kept_epoch"], curves[i, r["kept_epoch"] - 1]) for i, r in enumerate(finished)
                 if r.get("kept_epoch") and r["kept_epoch"] <= length]
         if kept:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -12,6 +12,7 @@ from replicate import sequential, stats, verdict
 from replicate.config import headline_column, metric_columns
 from replicate.runs import run_id
 from replicate.seeding import SOURCES
+from replicate.store import FINISHED
 
 
 # summary.json's layout: bump it when a key is renamed, moved or changes meaning (adding a key does not), so a tool
@@ -36,16 +37,76 @@ def _summary_dict(values: list[float], column: str, confidence: float, resamples
 
 
 def claim_values(claim: dict, records: list[dict]) -> list[float]:
-    """The achieved values a claim is judged on: its metric over the completed repeats among ``records``."""
+    """The finite values of a claim's metric over the completed repeats among ``records`` (the statistics' values;
+    what a claim is judged on, with the runs that did not learn, is claim_inputs)."""
     return metric_values(records, metric_functions.column(claim["split"], claim["metric"]))
 
 
-def claim_verdict(claim: dict, values: list[float], report: dict, alpha: Optional[float] = None,
+# ------------------------------------------------------------------------------------- runs that did not learn
+
+def learned_on(record: dict, column: str) -> bool:
+    """Whether a repeat learned on ``column``: its record's `learned` entry (train.finish: better than the trivial
+    predictor, not diverged, weights moved by training). A record written before trivial predictors has none: it counts as learned when it
+    completed with a finite value, as nothing else is known about it. A failed repeat learned nothing."""
+    value = (record.get("metrics") or {}).get(column)
+    finite = value is not None and math.isfinite(value)
+    if column in (record.get("learned") or {}):
+        return bool(record["learned"][column]) and finite
+    return record["status"] == "completed" and finite
+
+
+@dataclass(frozen=True)
+class ClaimInputs:
+    """What a claim's column is judged on (replicate.verdict.judge's ``values``, ``learned`` and
+    ``failure_threshold``): its value in every finished repeat (completed or diverged) whose record has the column,
+    in repeat order, a diverged repeat's null (the record's JSON for a non-finite value) as NaN; whether each of
+    those repeats learned on the column (NaN only where it did not); and the trivial predictor's value there, the
+    median over those repeats of their records' `trivial` entry (None when no record has one)."""
+
+    values: list[float]
+    learned: list[bool]
+    failure_threshold: Optional[float]
+    repeats: list[int]
+
+    @property
+    def learned_values(self) -> list[float]:
+        """The values of the repeats that learned (all finite)."""
+        return [value for value, ok in zip(self.values, self.learned) if ok]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def column_inputs(records: list[dict], column: str) -> ClaimInputs:
+    """ClaimInputs of one metric column over ``records`` (any order; failed repeats and records without the column
+    are left out)."""
+    finished = sorted((r for r in records if r["status"] in FINISHED and column in (r.get("metrics") or {})),
+                      key=lambda r: r["repeat"])
+    values = [math.nan if r["metrics"][column] is None else float(r["metrics"][column]) for r in finished]
+    trivial = [float(r["trivial"][column]) for r in finished if (r.get("trivial") or {}).get(column) is not None]
+    return ClaimInputs(values, [learned_on(r, column) for r in finished],
+                       float(np.median(trivial)) if trivial else None, [r["repeat"] for r in finished])
+
+
+def claim_inputs(claim: dict, records: list[dict]) -> ClaimInputs:
+    """What a claim is judged on (see ClaimInputs): pass it to claim_verdict as its ``values``."""
+    return column_inputs(records, metric_functions.column(claim["split"], claim["metric"]))
+
+
+def claim_verdict(claim: dict, values, report: dict, alpha: Optional[float] = None,
                   decide_repeats: bool = True) -> verdict.Verdict:
     """One claim against the achieved values (replicate.verdict.judge with the claim's settings); ``alpha``: the level
-    (default 1 - report.confidence; a `repeats=auto` run passes its sequential nominal level)."""
+    (default 1 - report.confidence; a `repeats=auto` run passes its sequential nominal level).
+
+    ``values``: claim_inputs(claim, records) (every finished repeat's value, whether it learned, the trivial
+    predictor's value), or a plain list of values, for which whether each run learned is not known (None is passed).
+    judge also gets the claim's ``learned_only`` (the paper says it discarded runs that did not learn)."""
     column = metric_functions.column(claim["split"], claim["metric"])
     sample = claim["statistic"] == "sample"
+    if isinstance(values, ClaimInputs):
+        values, learned, failure_threshold = values.values, values.learned, values.failure_threshold
+    else:
+        values, learned, failure_threshold = list(values), None, None
     return verdict.judge(
         claim["statistic"], tuple(claim["values"]) if sample else claim["value"], values, k=claim.get("k"),
         reported_std=claim.get("std"), higher_is_better=metric_functions.higher_is_better(column),
@@ -54,15 +115,104 @@ def claim_verdict(claim: dict, values: list[float], report: dict, alpha: Optiona
         half_unit=0.0 if sample else verdict.printed_half_unit(claim["value"], claim.get("digits")),
         scale="log" if metric_functions.multiplicative(column) else "raw", bounds=metric_functions.bounds(column),
         decide_repeats=decide_repeats,
+        learned=learned, failure_threshold=failure_threshold, learned_only=bool(claim.get("learned_only") or False),
     )
 
 
-def _claim_entry(claim: dict, values: list[float], report: dict, counts: dict,
+SPLIT_WORDS = {"test": "test", "train": "training-split", "validation": "validation", "fit": "training-log"}
+METRIC_WORDS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "weighted_f1": "weighted F1",
+                "cross_entropy": "cross-entropy", "mse": "MSE", "mae": "MAE", "loss": "loss"}
+
+
+def column_words(column: str) -> str:
+    """A metric column in words: 'test_accuracy' -> 'test accuracy', 'fit_loss' -> 'training-log loss'."""
+    split, _, metric = column.partition("_")
+    return f"{SPLIT_WORDS.get(split, split)} {METRIC_WORDS.get(metric, metric)}".strip()
+
+
+def _rate(value: float) -> str:
+    return f"{value:.2g}"
+
+
+def unmoved(record: dict) -> bool:
+    """Training left the repeat's weights bit for bit as they were initialised (e.g. a learning rate of 0)."""
+    return bool(record.get("init_weights_sha256")) and record.get("weights_sha256") == record["init_weights_sha256"]
+
+
+def _learning_entry(inputs: ClaimInputs, column: str, diverged: set[int], unchanged: set[int],
+                    confidence: float) -> dict[str, Any]:
+    n = len(inputs.values)
+    missed = [repeat for repeat, ok in zip(inputs.repeats, inputs.learned) if not ok]
+    low, high = verdict.proportion_interval(len(missed), n, confidence)
+    return {"n": n, "not_learned": len(missed), "rate": len(missed) / n if n else None, "interval": [low, high],
+            "repeats": missed, "diverged": sum(repeat in diverged for repeat in missed),
+            "unchanged": sum(repeat in unchanged and repeat not in diverged for repeat in missed),
+            "trivial": inputs.failure_threshold,
+            "trivial_what": metric_functions.trivial_words(column) if inputs.failure_threshold is not None else None}
+
+
+def _why_not_learned(column: str, entry: dict) -> str:
+    """Why a run counts as not learned on ``column``, in words: the bar it did not clear, or how training failed."""
+    words = column_words(column)
+    if entry["trivial"] is not None:
+        reason = f"{words} no better than {entry['trivial_what']} ({entry['trivial']:.4g})"
+    else:
+        reason = f"{words} not a finite number"
+    runs = lambda count: f"{count} run{'' if count == 1 else 's'}"  # noqa: E731
+    failures = [f"{what} ({runs(entry.get(key))})" for key, what in (("diverged", "diverged"),
+                                                                     ("unchanged", "kept its initial weights"))
+                if entry.get(key)]
+    return reason + (", or the run " + " or ".join(failures) if failures else "")
+
+
+def learning(records: list[dict], columns: list[str], headline: str, confidence: float) -> dict[str, Any]:
+    """summary.json's `did_not_learn` block: for each metric column, over the finished repeats (completed or
+    diverged), how many did not learn (no better than the trivial predictor made from the training split, or not
+    finite, or diverged, or weights left unchanged by training), the failure rate with its exact (Clopper-Pearson) interval, the trivial predictor's value
+    (median over repeats) and what it predicts; the headline column's count in words (`text`), and `none_learned`:
+    no finished repeat learned on the headline column (no claim gets a verdict then)."""
+    diverged = {r["repeat"] for r in records if r["status"] == "diverged"}
+    unchanged = {r["repeat"] for r in records if "learned" in r and unmoved(r)}
+    entries = {column: _learning_entry(column_inputs(records, column), column, diverged, unchanged, confidence)
+               for column in columns}
+    entry = entries.get(headline) or _learning_entry(column_inputs(records, headline), headline, diverged, unchanged,
+                                                     confidence)
+    n, missed = entry["n"], entry["not_learned"]
+    if not n:
+        text = "no repeat finished training, so whether the runs learn is not known"
+    elif missed:
+        low, high = entry["interval"]
+        text = (f"{missed} of {n} runs did not learn ({_why_not_learned(headline, entry)}): failure rate "
+                f"{_rate(entry['rate'])}, exact {confidence * 100:g}% interval [{_rate(low)}, {_rate(high)}]")
+    elif entry["trivial"] is not None:
+        text = (f"all {n} runs learned: each scored a better {column_words(headline)} than {entry['trivial_what']} "
+                f"({entry['trivial']:.4g})")
+    else:
+        text = (f"all {n} runs learned as far as can be told: each has a finite {column_words(headline)} (this "
+                "metric has no trivial predictor to compare with)")
+    return {"headline": headline, "confidence": confidence, "columns": entries, "text": text,
+            "none_learned": bool(n) and missed == n}
+
+
+NO_LEARNING_RULE = ("a claim is about a trained model: with no run that learned (see 'Runs that did not learn') there "
+                    "is nothing to compare it with, so no verdict")
+
+
+def _no_learning_why(learned: dict[str, Any]) -> str:
+    entry = learned["columns"].get(learned["headline"]) or {}
+    return (f"no run learned: none of the {entry.get('n')} runs did ({_why_not_learned(learned['headline'], entry)}), "
+            "so there is no trained model to compare the claim with; see 'Runs that did not learn'")
+
+
+def _claim_entry(claim: dict, values, report: dict, counts: dict, learned: dict[str, Any],
                  result: Optional[verdict.Verdict] = None) -> dict[str, Any]:
-    """One claim's verdict (replicate.verdict) and what the report shows of it; ``result``: a verdict already made
-    (a `repeats=auto` run's, at the look that decided the claim)."""
+    """One claim's verdict (replicate.verdict) and what the report shows of it; ``values``: claim_inputs (or a
+    `repeats=auto` run's plain values); ``learned``: the did_not_learn block; ``result``: a verdict already made
+    (a `repeats=auto` run's, at the look that decided the claim). No run learned: no verdict, whatever was made."""
     column = metric_functions.column(claim["split"], claim["metric"])
     sample = claim["statistic"] == "sample"
+    # a repeats=auto verdict comes with the plain values it was made on: who learned among them is not known here
+    learned_count = sum(values.learned) if isinstance(values, ClaimInputs) else None
     entry = {
         "label": claim.get("label") or column,
         "column": column,
@@ -76,8 +226,16 @@ def _claim_entry(claim: dict, values: list[float], report: dict, counts: dict,
         "note": claim.get("note"),
         "higher_is_better": metric_functions.higher_is_better(column),
         "n": len(values),
+        "n_learned": learned_count,
+        "learned_only": bool(claim.get("learned_only") or False),
     }
-    if result is None and not values:
+    if learned["none_learned"] or (learned_count == 0 and len(values)):
+        why = (_no_learning_why(learned) if learned["none_learned"] else
+               f"no run learned {column_words(column)}: none of the {len(values)} runs did, so there is no trained "
+               "model to compare the claim with; see 'Runs that did not learn'")
+        result = verdict.Verdict(claim["statistic"], "none", None, why, NO_LEARNING_RULE,
+                                 "no verdict, so no error rate applies", "none")
+    elif result is None and not values:
         why = (f"no completed repeat to compare with ({counts['failed']} failed, {counts['diverged']} diverged, "
                f"{counts['missing']} not run); see 'Repeats that did not complete'")
         result = verdict.Verdict(claim["statistic"], "none", None, why, why, "no verdict, so no error rate applies", "none")
@@ -196,10 +354,11 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
     columns = metric_columns(paper)
     metrics = {c: _summary_dict(metric_values(records, c), c, report["confidence"], report["bootstrap_resamples"])
                for c in columns}
+    learned = learning(records, columns, headline_column(paper), report["confidence"])
     claims = []
     for claim, made in zip(paper["reported"], auto_verdicts):
-        result, values = made if made is not None else (None, claim_values(claim, records))
-        claims.append(_claim_entry(claim, values, report, counts, result))
+        result, values = made if made is not None else (None, claim_inputs(claim, records))
+        claims.append(_claim_entry(claim, values, report, counts, learned, result))
 
     data_info = next((r.get("data") for r in records if r.get("data")), {}) or {}
     class_names = next((r.get("class_names") for r in records if r.get("class_names")), None)
@@ -260,6 +419,7 @@ def build_summary(run: dict[str, Any], records: list[dict[str, Any]],
             "execution": execution(run, records),
         },
         "repeats": counts,
+        "did_not_learn": learned,
         "sequential": auto,
         "reproducible": reproducibility(run, selfcheck),
         "headline": headline,
