@@ -263,7 +263,7 @@ def evaluate(design: Design, records: Sequence[dict], judge_claim, cache: Option
     """Run the looks first..(the finished prefix) over the records. ``judge_claim(claim, values, alpha)`` gives a
     claim's verdict (replicate.report.summary.claim_verdict): the same function the report uses. ``cache``: a dict
     kept between calls on growing records of one run (a look's prefix never changes once it is finished)."""
-    from replicate.report.summary import claim_values
+    from replicate.report.summary import claim_inputs
 
     cache = {} if cache is None else cache
     ordered = sorted(records, key=lambda record: record["repeat"])
@@ -276,7 +276,7 @@ def evaluate(design: Design, records: Sequence[dict], judge_claim, cache: Option
         for index in open_claims:
             claim = design.claims[index]
             if (index, n) not in cache:
-                cache[index, n] = judge_claim(claim, claim_values(claim, prefix), levels[index])
+                cache[index, n] = judge_claim(claim, claim_inputs(claim, prefix), levels[index])
             look.results[index] = cache[index, n]
         for index, result in look.results.items():
             if result.outcome in DECIDED:
@@ -354,11 +354,11 @@ RULE = ("repeats=auto: after every repeat from the first look (repeats_min) on, 
 
 def summarize(design: Design, sequence: State, claims: list[dict], records: list[dict], report: dict,
               judge_claim) -> tuple[list[tuple[Optional[Any], list[float]]], dict[str, Any]]:
-    """Each current claim's verdict under the stopping rule with the values it was made on (None for a claim of
-    unknown statistic, which the report judges as usual; ``judge_claim`` judges with the current ``report``
-    settings the claims the run did not stop on) and the report's `sequential` block: the rule, the design, every look's
+    """Each current claim's verdict under the stopping rule with the inputs it was made on (summary.claim_inputs;
+    None for a claim of unknown statistic, which the report judges as usual; ``judge_claim`` judges with the current
+    ``report`` settings the claims the run did not stop on) and the report's `sequential` block: the rule, the design, every look's
     interim results, where the run stopped and why, and the fixed-n design each claim would have needed."""
-    from replicate.report.summary import claim_values
+    from replicate.report.summary import claim_inputs
 
     alpha_now = alpha_of(report)
     same_scoring = (math.isclose(alpha_now, design.alpha, rel_tol=0, abs_tol=1e-12)
@@ -370,14 +370,14 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
     changed = []
     for claim in claims:
         if not decidable(claim):
-            verdicts.append((None, claim_values(claim, used)))
+            verdicts.append((None, claim_inputs(claim, used)))
             levels.append(None)
             continue
         if same_scoring and claim in design.claims:
             index = design.claims.index(claim)
             levels.append(design.level(claim))
             at = sequence.decided_at.get(index, sequence.used)
-            values = claim_values(claim, [record for record in records if record["repeat"] < at])
+            values = claim_inputs(claim, [record for record in records if record["repeat"] < at])
             if index in sequence.verdicts:
                 verdicts.append((sequence.verdicts[index], values))
             elif sequence.looks:  # the sequence has not ended (an interrupted run): its latest look
@@ -393,13 +393,13 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
         changed.append(label(claim))
         level = Design(alpha_now, design.first, design.maximum, ()).level(claim)
         levels.append(level)
-        values = claim_values(claim, used)
-        verdicts.append((judge_claim(claim, values, level) if values else None, values))
+        values = claim_inputs(claim, used)
+        verdicts.append((judge_claim(claim, values, level) if len(values) else None, values))
     rows = []
     for index, claim in enumerate(design.claims):
         decided = sequence.decided_at.get(index)
         at = decided or sequence.used
-        values = claim_values(claim, [record for record in records if record["repeat"] < at])
+        values = claim_inputs(claim, [record for record in records if record["repeat"] < at]).learned_values
         rows.append({
             "label": label(claim), "statistic": claim["statistic"], "k": claim_k(claim),
             "level": design.level(claim),
