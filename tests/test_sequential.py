@@ -116,12 +116,13 @@ def summary_of(run_dir):
 @pytest.mark.slow
 def test_an_obvious_claim_stops_at_the_first_look_and_can_be_rescored(tmp_path):
     run_dir = tmp_path / "run"
-    result = run_cli([*AUTO, CLAIM.format(value=1e6), f"hydra.run.dir={run_dir}"])
+    result = run_cli([*AUTO, CLAIM.format(value=1e-9), f"hydra.run.dir={run_dir}"])
     assert result.returncode == 0, result.stderr[-3000:]
     summary = summary_of(run_dir)
     block = summary["sequential"]
     assert block["status"] == "decided" and block["stopped_at"] == 5, block["text"]
-    assert summary["claims"][0]["verdict_label"] == "inconsistent (pessimistic)"
+    # far too good (an MSE a failed run cannot give, unlike 1e6: that one could be a run that did not learn)
+    assert summary["claims"][0]["verdict_label"] == "inconsistent (optimistic)"
     assert summary["repeats"]["completed"] == 5 and summary["claims"][0]["n"] == 5
     assert sorted(read_records(run_dir)) == list(range(5 + len(block["overrun"])))
     assert "repeats=auto stopped after 5 repeats" in result.stdout + result.stderr
@@ -148,10 +149,10 @@ def test_an_obvious_claim_stops_at_the_first_look_and_can_be_rescored(tmp_path):
     # the maximum keeps the claims the run started with.
     for changed in (["repeats_max=50"], ["repeats_min=6"]):
         with pytest.raises(ConfigError) as error:
-            auto_design(settings_for([*AUTO, CLAIM.format(value=1e6), *changed], run_dir), run_dir)
+            auto_design(settings_for([*AUTO, CLAIM.format(value=1e-9), *changed], run_dir), run_dir)
         assert "run.json" in str(error.value) and "repeats_max=100" in str(error.value) and "fix:" in str(error.value)
     raised = auto_design(settings_for([*AUTO, CLAIM.format(value=0.5), "repeats_max=200"], run_dir), run_dir)
-    assert raised.maximum == 200 and raised.claims[0]["value"] == 1e6
+    assert raised.maximum == 200 and raised.claims[0]["value"] == 1e-9
 
 
 HONEST = ["repeats=auto", "paper.protocol.epochs=40", CLAIM.format(value=0.001), "selfcheck.enabled=false"]

@@ -79,7 +79,7 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_paper_from_an_empty_directory(
     module, conf = where.stdout.split()
     assert module.startswith(str(venv)) and conf.startswith(str(venv)), where.stdout  # not the checkout
     # The console command the wheel installed, as a user types it (repeats=auto: a claim far off stops at look 5).
-    claim = "paper.reported=[{label: far off, metric: mse, split: test, statistic: single_run, value: 1e6, source: t}]"
+    claim = "paper.reported=[{label: far off, metric: mse, split: test, statistic: single_run, value: 1e-9, source: t}]"
     run = subprocess.run([str(venv / "bin" / "replicate"), "repeats=auto", claim, "paper.protocol.epochs=2"],
                          cwd=empty, capture_output=True, text=True, env=cli_env(), timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
