@@ -1,6 +1,4 @@
 """`replicate paper=NAME [key=value ...]` (or `python -m replicate ...`): retrain a paper under controlled seeds and report."""
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
@@ -19,8 +17,7 @@ def replicate_paper(cfg: DictConfig) -> None:
         from replicate.study import run_variance_study
 
         outcomes = run_variance_study(settings) if settings.study == "variance" else [run(settings)]
-    if not all(outcome.ok for outcome in outcomes):
-        sys.exit(1)
+    cli.exit_after_runs(outcomes)
 
 
 def main() -> None:

@@ -34,13 +34,19 @@ class SweepReport(Callback):
     """Writes sweep_report.md in the sweep directory when a multirun ends (replicate.report.sweep)."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from replicate.report.sweep import write_sweep_report
+        from replicate.report.sweep import sweep_exit_status, write_sweep_report
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             path = write_sweep_report(sweep_dir)
         except Exception as error:  # a report problem must not hide the finished runs
             log.error("sweep report failed: %s", error)
-            return
+            path = None
         if path:
             log.info("sweep report: %s", path)
+        # Every configuration ran (one that failed or learned nothing does not stop the others): the sweep exits with
+        # the worst of their statuses, as one run would (SystemExit, not an Exception: Hydra lets it through).
+        status, why = sweep_exit_status(sweep_dir)
+        if status:
+            print(f"replicate: {why} (exit {status})", file=sys.stderr)
+            raise SystemExit(status)

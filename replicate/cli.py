@@ -128,6 +128,32 @@ def user_errors():
         raise
 
 
+def in_sweep() -> bool:
+    """Whether this Hydra job is one configuration of a sweep (-m)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    try:
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:  # "HydraConfig was not set"
+        return False
+
+
+def exit_after_runs(outcomes) -> None:
+    """The main command's exit status once its runs reached their reports (replicate.errors): 0, 1 (repeats failed)
+    or 4 (no run learned, said in one line). One configuration of a sweep does not exit: the sweep's other
+    configurations still run, and the sweep exits with the worst status when it ends (callbacks.SweepReport)."""
+    from replicate.errors import NOTHING_LEARNED_EXIT, worst_exit_status
+
+    status = worst_exit_status(outcome.exit_status for outcome in outcomes)
+    for outcome in outcomes:
+        if outcome.exit_status == NOTHING_LEARNED_EXIT:
+            print(f"replicate: no run learned, so no claim has a verdict: {outcome.summary['did_not_learn']['text']}; "
+                  f"report: {outcome.run_dir / 'report.md'}", file=sys.stderr)
+    if status and not in_sweep():
+        sys.exit(status)
+
+
 def _hydra_run_dir() -> Optional[str]:
     """The run directory of the Hydra task running now, None outside one."""
     from hydra.core.hydra_config import HydraConfig

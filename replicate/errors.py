@@ -1,7 +1,27 @@
-"""User-facing errors: one line naming what was wrong, the value received and the fix."""
+"""User-facing errors: one line naming what was wrong, the value received and the fix; the exit statuses."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Iterable, Optional
+
+# The main command's exit statuses for runs that reached their report (README, "Exit statuses"); errors exit 2 (this
+# module's ReplicateError) or 3 (a lost worker, replicate.driver.WorkerLost).
+REPEATS_FAILED_EXIT = 1   # some repeats raised (the report says which and why; the same command re-runs them)
+NOTHING_LEARNED_EXIT = 4  # no repeat learned on the headline column, so no claim has a verdict
+
+
+def run_exit_status(summary: dict[str, Any]) -> int:
+    """A run's exit status from its summary (replicate.report.summary.build_summary): REPEATS_FAILED_EXIT when a
+    repeat failed (first: the same command re-runs it), else NOTHING_LEARNED_EXIT when no repeat learned, else 0."""
+    if (summary.get("repeats") or {}).get("failed"):
+        return REPEATS_FAILED_EXIT
+    return NOTHING_LEARNED_EXIT if (summary.get("did_not_learn") or {}).get("none_learned") else 0
+
+
+def worst_exit_status(statuses: Iterable[int]) -> int:
+    """The status of a command that made several runs (a variance study's groups, a sweep's configurations):
+    REPEATS_FAILED_EXIT if any run had failed repeats, else NOTHING_LEARNED_EXIT if any learned nothing, else 0."""
+    found = set(statuses)
+    return next((status for status in (REPEATS_FAILED_EXIT, NOTHING_LEARNED_EXIT) if status in found), 0)
 
 
 class ReplicateError(Exception):

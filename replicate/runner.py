@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from replicate.config import RunSettings
 from replicate.driver import Outcome, die_with_parent, drive
+from replicate.errors import run_exit_status
 from replicate.environment import software_versions
 from replicate.lock import holding_run_dir
 from replicate.plan import RepeatSpec, make_plan
@@ -34,7 +35,17 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0
+        return self.exit_status == 0
+
+    @property
+    def nothing_learned(self) -> bool:
+        """No finished repeat learned on the headline column (every claim: no verdict)."""
+        return bool((self.summary.get("did_not_learn") or {}).get("none_learned"))
+
+    @property
+    def exit_status(self) -> int:
+        """0, REPEATS_FAILED_EXIT or NOTHING_LEARNED_EXIT (replicate.errors.run_exit_status)."""
+        return run_exit_status(self.summary)
 
 
 def plan_for(settings: RunSettings) -> list[RepeatSpec]:
@@ -179,6 +190,7 @@ class AutoRounds:
         return max(1, slots * per_unit)
 
     def __call__(self, slots: int) -> tuple[list[RepeatSpec], str]:
+        from replicate.report.summary import learned_on
         from replicate.sequential import next_target
 
         records, sequence = self.looks()
@@ -188,6 +200,12 @@ class AutoRounds:
             log.error("repeats=auto: none of the first %d repeats completed, so no claim can be decided; stopping "
                       "instead of training up to repeats_max=%d (the report lists why they failed)",
                       sequence.available, self.design.maximum)
+            return [], ""
+        if sequence.available >= self.design.first and not any(learned_on(r, self.settings.headline) for r in records):
+            log.error("repeats=auto: none of the first %d repeats learned %s (none did better than the trivial "
+                      "predictor made from the training split), so no claim can be decided; stopping instead of "
+                      "training up to repeats_max=%d (the report says how they failed)",
+                      sequence.available, self.settings.headline, self.design.maximum)
             return [], ""
         target = next_target(sequence, self.round_size(slots))
         have = {record["repeat"] for record in records}

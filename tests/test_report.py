@@ -103,13 +103,13 @@ def test_a_run_that_blew_up_still_gets_a_report(tmp_path):
     args = ["repeats=3", "executor=serial", "selfcheck.enabled=false", "paper.protocol.epochs=5",
             "paper.protocol.optimizer.learning_rate=1000.0", f"hydra.run.dir={run_dir}"]
     result = run_cli(args)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 4, result.stderr[-3000:]  # no run learned: no verdict (tests/test_did_not_learn.py)
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert {claim["verdict"] for claim in summary["claims"]} <= {"inconsistent", "inconclusive", "none"}
+    assert {claim["verdict"] for claim in summary["claims"]} == {"none"}
     if summary["metrics"]["test_mse"] is not None:  # huge but finite MSEs (here ~4e13): no overflow on the way
         assert "no practical number of repeats" in (run_dir / "report.md").read_text()
     else:  # every repeat diverged: said so
-        assert all("no completed repeat" in claim["why"] for claim in summary["claims"])
+        assert all("diverged" in claim["why"] for claim in summary["claims"])
     assert run_cli([str(run_dir)], module="replicate.report").returncode == 0
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from replicate import stats
 from replicate.config import headline_column
+from replicate.errors import REPEATS_FAILED_EXIT, run_exit_status, worst_exit_status
 from replicate.report import used_records
 from replicate.report.markdown import fmt, fmt_interval, percent, table
 from replicate.report.summary import metric_values
@@ -54,6 +55,22 @@ def collect(sweep_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]
                      "values": metric_values(used_records(run_dir, run), column),
                      "overrides": {key: overrides.get(key) for key in keys}})
     return runs, left_out
+
+
+def sweep_exit_status(sweep_dir: Path) -> tuple[int, str]:
+    """The sweep's exit status (replicate.errors.worst_exit_status over its configurations' summaries) and which
+    configurations set it, in words ('' for 0)."""
+    statuses = {}
+    for run_dir in run_dirs(Path(sweep_dir)):
+        path = run_dir / "summary.json"
+        if path.exists():
+            statuses[run_dir] = run_exit_status(json.loads(path.read_text(encoding="utf-8")))
+    status = worst_exit_status(statuses.values())
+    if not status:
+        return 0, ""
+    named = ", ".join(str(run_dir.relative_to(sweep_dir)) for run_dir, found in statuses.items() if found == status)
+    what = "some repeats failed" if status == REPEATS_FAILED_EXIT else "no run learned, so no claim has a verdict,"
+    return status, f"{what} in {named} (each configuration's report.md says why)"
 
 
 def pairwise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
