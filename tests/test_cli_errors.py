@@ -1,7 +1,7 @@
 """Bad input: a non-zero exit and one line naming the key, the value received and the fix — no traceback."""
 import pytest
 
-from conftest import run_cli
+from conftest import LEARNS, run_cli
 
 CASES = [
     # (overrides, words the one line must contain)
@@ -77,7 +77,7 @@ def test_keys_added_with_plus_are_checked_against_the_schema(override, words):
 def test_a_refused_override_leaves_a_finished_run_dir_as_it_was(tmp_path):
     """Checked before Hydra writes anything: the run's .hydra/ and log are not rewritten by a command it refuses."""
     run_dir = tmp_path / "run"
-    first = run_cli(["repeats=2", "paper.protocol.epochs=2", "executor=serial", "selfcheck.enabled=false",
+    first = run_cli(["repeats=2", "paper.protocol.epochs=2", LEARNS, "executor=serial", "selfcheck.enabled=false",
                      f"hydra.run.dir={run_dir}"], timeout=300)
     assert first.returncode == 0, first.stderr[-3000:]
     before = {path: path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
@@ -87,7 +87,7 @@ def test_a_refused_override_leaves_a_finished_run_dir_as_it_was(tmp_path):
 
 
 def test_cfg_job_resolve_prints_the_run_directory_the_command_would_use(tmp_path):
-    command = ["repeats=1", "paper.protocol.epochs=1", "executor=serial", "selfcheck.enabled=false"]
+    command = ["repeats=1", "paper.protocol.epochs=2", LEARNS, "executor=serial", "selfcheck.enabled=false"]
     shown = run_cli(["--cfg", "job", "--resolve", *command], cwd=tmp_path, timeout=120)
     assert shown.returncode == 0, shown.stderr
     (line,) = [line for line in shown.stdout.splitlines() if line.startswith("output_dir:")]

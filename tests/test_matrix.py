@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_records, run_cli
+from conftest import LEARNS, read_records, run_cli
 from external_paper import external_args
 
 pytestmark = pytest.mark.slow
@@ -61,7 +61,10 @@ def test_every_executor_and_execution_path_gives_the_same_records(setup, paper):
         args.append(f"executor.address={cluster['address']}")
         env = {**env, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
     result = run_cli(args, timeout=900, **env)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    # the fake MNIST is noise with random labels: in one epoch no run may beat the majority class (exit 4, said so)
+    allowed = (0, 4) if paper == "mnist_dense" else (0,)
+    assert result.returncode in allowed, (result.stdout + result.stderr)[-5000:]
+    assert result.returncode == 0 or "no run learned" in result.stderr
 
     reference = read_records(sweep / "serial-per_repeat")
     assert sorted(reference) == list(range(REPEATS))
@@ -104,7 +107,7 @@ def test_the_test_cluster_listens_on_loopback_only(setup):
 def test_switching_the_execution_path_resumes_the_same_run(tmp_path):
     """execution is not part of a repeat's identity: the second command trains only the repeat that is new."""
     run_dir = tmp_path / "run"
-    base = ["paper.protocol.epochs=3", "executor=serial", "selfcheck.enabled=false", f"hydra.run.dir={run_dir}"]
+    base = ["paper.protocol.epochs=3", LEARNS, "executor=serial", "selfcheck.enabled=false", f"hydra.run.dir={run_dir}"]
     first = run_cli([*base, "repeats=2", "execution=per_repeat"])
     assert first.returncode == 0, first.stderr[-3000:]
     before = {k: (run_dir / "records" / f"repeat-{k:05d}.json").read_bytes() for k in (0, 1)}

@@ -61,7 +61,7 @@ def test_resume_refuses_data_that_changed_under_finished_repeats(tmp_path):
     run_dir = tmp_path / "run"
     args = ["paper=mnist_dense", f"paper.data.path={path}", "paper.protocol.epochs=1", "executor=serial",
             "selfcheck.enabled=false", f"hydra.run.dir={run_dir}"]
-    assert run_cli([*args, "repeats=1"]).returncode == 0
+    assert run_cli([*args, "repeats=1"]).returncode in (0, 4)  # noise with random labels: it may learn nothing
     before = (run_dir / "records" / "repeat-00000.json").read_bytes()
     write_fake_mnist(path, seed=1)  # same file name and config, other content
     result = run_cli([*args, "repeats=2"])

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import replicate
-from conftest import ROOT, cli_env, read_records, run_cli
+from conftest import LEARNS, ROOT, cli_env, read_records, run_cli
 from replicate.errors import ReplicateError
 
 SMALL = ["paper.protocol.epochs=2", "selfcheck.enabled=false", "executor=serial"]
@@ -131,7 +131,7 @@ def test_import_replicate_stays_cheap_and_load_runs_needs_no_tensorflow(run_dir)
 def test_run_paper_runs_the_command_and_returns_its_run_private_under_umask_077(tmp_path):
     previous = os.umask(0o077)  # the command inherits the notebook's umask, as from a shell
     try:
-        result = replicate.run_paper("mlp_sequence", ["repeats=2", *SMALL], cwd=tmp_path, quiet=True)
+        result = replicate.run_paper("mlp_sequence", ["repeats=2", LEARNS, *SMALL], cwd=tmp_path, quiet=True)
     finally:
         os.umask(previous)
     found = modes(result.run_dir)

@@ -39,7 +39,10 @@ def test_a_config_group_sweep_under_the_joblib_launcher_with_the_default_executo
     result = run_cli(["-m", "paper=tmd_cnn", "paper/model=cnn_e,cnn_a", "paper.data.num_segments=300",
                       "paper.protocol.epochs=1", "repeats=2", "selfcheck.enabled=false", "executor.workers=1", "hydra/launcher=joblib",
                       f"hydra.sweep.dir={sweep}"])
-    assert result.returncode == 0, result.stderr[-3000:]
+    # one epoch on 300 segments: a configuration whose runs all predict the majority class learned nothing, which the
+    # sweep says by exiting 4 after every configuration ran (README, exit statuses)
+    assert result.returncode in (0, 4), result.stderr[-3000:]
+    assert result.returncode == 0 or "no run learned, so no claim has a verdict, in " in result.stderr
     # One run directory per configuration right below the sweep dir: the '/' of a group key does not nest them.
     runs = sorted(path.parent for path in sweep.rglob("run.json"))
     assert len(runs) == 2 and all(run.parent == sweep for run in runs), runs

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import LEARNS, ROOT, run_cli
 
 # One log line as hydra/job_logging/replicate.yaml formats it.
 LOG_LINE = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\]\[[\w.]+\]\[[A-Z]+\] - ")
@@ -95,7 +95,7 @@ def test_verbose_shows_replicates_debug_lines_and_no_third_party_noise(tmp_path)
     """hydra.verbose=true sets the root logger to DEBUG; conf/hydra/job_logging/replicate.yaml keeps matplotlib,
     markdown-it, PIL & co. at WARNING, so what opens is replicate's own: the plan, the executor, the groups."""
     run_dir = tmp_path / "run"
-    result = run_cli(["repeats=2", "paper.protocol.epochs=2", "selfcheck.enabled=false", "executor=serial",
+    result = run_cli(["repeats=2", "paper.protocol.epochs=2", LEARNS, "selfcheck.enabled=false", "executor=serial",
                       f"hydra.run.dir={run_dir}", "hydra.verbose=true"], timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     logged = (run_dir / "replicate.log").read_text(encoding="utf-8").splitlines()
@@ -121,7 +121,7 @@ def test_verbose_shows_replicates_debug_lines_and_no_third_party_noise(tmp_path)
 def test_resume_lists_the_reused_identities_under_verbose(tmp_path):
     """The same command again reuses the finished records; verbose says which, by identity."""
     run_dir = tmp_path / "run"
-    args = ["repeats=2", "paper.protocol.epochs=2", "selfcheck.enabled=false", "executor=serial",
+    args = ["repeats=2", "paper.protocol.epochs=2", LEARNS, "selfcheck.enabled=false", "executor=serial",
             f"hydra.run.dir={run_dir}", "hydra.verbose=true"]
     assert run_cli(args, timeout=300).returncode == 0
     (run_dir / "replicate.log").unlink()
