@@ -45,7 +45,8 @@ def vectorized(external):
 
 def _same_bits(a: dict, b: dict, k: int) -> None:
     assert a["status"] == b["status"], (k, a.get("error"), b.get("error"))
-    for key in ("init_weights_sha256", "weights_sha256", "metrics", "history", "kept_epoch", "per_class", "split_sha256"):
+    for key in ("init_weights_sha256", "weights_sha256", "metrics", "history", "kept_epoch", "per_class", "split_sha256",
+                "trivial", "learned", "did_not_learn"):
         assert a[key] == b[key], (k, key)
 
 
