@@ -17,7 +17,7 @@ from replicate import sequential
 from replicate.calibration import simulate_sequential
 from replicate.report.summary import claim_verdict
 
-from conftest import ROOT, cli_env, read_records, run_cli, settings_for
+from conftest import LEARNS, ROOT, cli_env, read_records, run_cli, settings_for
 from replicate.errors import ConfigError
 from replicate.runner import auto_design
 
@@ -106,7 +106,7 @@ def test_a_claim_the_run_did_not_stop_on_is_rescored_at_the_level_of_every_look(
 # ------------------------------------------------------------------------------------------- the command
 
 CLAIM = "paper.reported=[{{label: one run, metric: mse, split: test, statistic: single_run, value: {value}, source: a test}}]"
-AUTO = ["repeats=auto", "paper.protocol.epochs=5"]
+AUTO = ["repeats=auto", "paper.protocol.epochs=5", LEARNS]  # runs that learn in 5 epochs
 
 
 def summary_of(run_dir):

@@ -80,7 +80,8 @@ def test_a_wheel_installed_in_a_fresh_venv_runs_a_paper_from_an_empty_directory(
     assert module.startswith(str(venv)) and conf.startswith(str(venv)), where.stdout  # not the checkout
     # The console command the wheel installed, as a user types it (repeats=auto: a claim far off stops at look 5).
     claim = "paper.reported=[{label: far off, metric: mse, split: test, statistic: single_run, value: 1e-9, source: t}]"
-    run = subprocess.run([str(venv / "bin" / "replicate"), "repeats=auto", claim, "paper.protocol.epochs=2"],
+    run = subprocess.run([str(venv / "bin" / "replicate"), "repeats=auto", claim, "paper.protocol.epochs=5",
+                          "paper.protocol.optimizer.learning_rate=0.03"],
                          cwd=empty, capture_output=True, text=True, env=cli_env(), timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     (report,) = (empty / "outputs" / "mlp_sequence").glob("*/report.md")
