@@ -737,7 +737,11 @@ def _judge_sample(sample: np.ndarray, ranked: np.ndarray, higher: bool, alpha: f
     m_, n = sample.size, ranked.size
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        mw = sps.mannwhitneyu(sample, ranked, alternative="two-sided")
+        # exact whenever there are no ties and the samples are small: scipy's "auto" takes the normal approximation
+        # once one sample passes 8 values, which flags up to 10% of honest samples of 10 against 3 runs
+        tied = np.unique(np.concatenate([sample, ranked])).size < sample.size + ranked.size
+        method = "exact" if not tied and sample.size + ranked.size <= 60 else "asymptotic"
+        mw = sps.mannwhitneyu(sample, ranked, alternative="two-sided", method=method)
     p = float(mw.pvalue) if math.isfinite(mw.pvalue) else 1.0
     delta = float(np.mean(np.sign(sample[:, None] - ranked[None, :])))
     med_r, med_a = float(np.median(sample)), float(np.median(ranked))
