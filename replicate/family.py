@@ -237,7 +237,7 @@ def _moments(member_name: str, family: str) -> tuple[float, float]:
     return float(np.mean(x)), float(np.std(x))
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)  # ~60 MB each; a best of 10 with failures asks for up to 11 values of k
 def law(family: str, kind: str, k: int) -> Law:
     """The pivot law of a claim kind (single, mean, best) with its k under a family (seeded; cached per process)."""
     if kind not in ("single", "mean", "best"):
