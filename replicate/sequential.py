@@ -308,11 +308,11 @@ def next_target(sequence: State, round_size: int) -> int:
 
 
 def fixed_n_to_decide(statistic: str, k: int, values: np.ndarray, reported: Any, alpha: float, tolerance: float,
-                      reported_std: Optional[float], scale: str, limit: int = 2000) -> Optional[int]:
+                      scale: str, limit: int = 2000) -> Optional[int]:
     """The fixed-n design of the same sharpness: the smallest n at which the fixed-n rule at full alpha would make
     its check sharp (power at the tolerance >= 80%, or the band at most 1.25x its width with unlimited repeats),
     planned with the spread measured here (the family's tables up to their last n, the normal-theory pivot beyond,
-    an estimate). None when no n up to ``limit`` would."""
+    an estimate). None when no n would (for a sample: none up to ``limit``)."""
     x = np.asarray(values, dtype=float)
     if statistic == "sample":
         m = len(reported)
@@ -329,16 +329,8 @@ def fixed_n_to_decide(statistic: str, k: int, values: np.ndarray, reported: Any,
     s = float(np.std(y, ddof=1))
     shift = verdict._tolerance_shift(tolerance, float(reported), verdict._Scale("log" if log else "raw", ""), s)
     law = family.law(family.family_for(kind, scale == "log" and (kind == "mean" or log)), kind, max(k, 1))
-    for n in range(2, family.TABLE_MAX_N + 1):
-        if law.power(n, alpha, shift) >= verdict.POWER_TARGET or law.width_factor(n, alpha) <= verdict.WIDTH_FACTOR_MAX:
-            return n
-    for n in range(family.TABLE_MAX_N + 1, limit):
-        if kind == "best" and n > 400:
-            return None
-        power, width = verdict._sharp(verdict._pivot(kind, n, max(k, 1), s, reported_std), shift, alpha)
-        if power >= verdict.POWER_TARGET or width <= verdict.WIDTH_FACTOR_MAX:
-            return n
-    return None
+    # the same search as a fixed-n verdict's "repeats to decide it", from n = 2
+    return verdict._repeats_to_decide(law, kind, 1, max(k, 1), shift, alpha, s)
 
 
 RULE = ("repeats=auto: after every repeat from the first look (repeats_min) on, each claim is judged by its fixed-n rule "
@@ -409,7 +401,7 @@ def summarize(design: Design, sequence: State, claims: list[dict], records: list
             "outcome": sequence.verdicts[index].label if index in sequence.verdicts else "undecided",
             "fixed_n": fixed_n_to_decide(claim["statistic"], claim_k(claim), np.array(values),
                                          claim["values"] if claim["statistic"] == "sample" else claim["value"],
-                                         design.alpha, claim.get("tolerance") or design.tolerance, claim.get("std"),
+                                         design.alpha, claim.get("tolerance") or design.tolerance,
                                          _scale(claim)) if len(values) >= 2 else None,
         })
     if sequence.stop is not None:

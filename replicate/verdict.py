@@ -486,8 +486,9 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
     direction = _direction(t_obs > centre)
     if reported_std is not None and kind == "mean":
         details["reported_std"] = reported_std
-    pivot = _pivot(kind, n, k, s, None)
-    equivalence = _equivalence_mean(m + s * t_obs, m, s, pivot, alpha, tolerance) if kind == "mean" else None
+    equivalence = (_equivalence_mean(m + s * t_obs, m, s, _pivot(kind, n, k, s, None), alpha, tolerance)
+                   if kind == "mean" else None)
+    normal_p, normal_text = normality(y)
 
     rule = (f"{what}: the pivot (reported − our mean)/s of our runs that learned {scale.note}".rstrip()
             + f", two-sided, against its law under every member of the '{family_name}' family of run distributions "
@@ -500,10 +501,10 @@ def _judge_scalar(kind: str, r: float, x: np.ndarray, k: int, reported_std: Opti
         ("p-value (two-sided, largest over the family)", _g(p, 3)),
         (f"chance to flag a claim off by ±{_g(tolerance)}", _pct(power)),
         (f"band width at n={n} over its width with unlimited repeats", f"{width:.2f}×"),
-        ("normality of our runs (for information; the rule does not depend on it)", normality(y)[1]),
+        ("normality of our runs (for information; the rule does not depend on it)", normal_text),
     ]
     details.update({"method": "family", "p_value": p, "power": power, "width_factor": width, "band": band_raw,
-                    "percentile": position, "normality_p": normality(y)[0], "mean": float(np.mean(x)),
+                    "percentile": position, "normality_p": normal_p, "mean": float(np.mean(x)),
                     "std": float(np.std(x, ddof=1))})
     if equivalence is not None:
         quantities.append((f"equivalence of means within ±{_g(tolerance)} (TOST p)", _g(equivalence, 3)))
