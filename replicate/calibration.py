@@ -320,8 +320,9 @@ def simulate_sequential(distribution: str, claim: str, shift: float, claims: int
     dist = DISTRIBUTIONS[distribution]
     statistic, k = CLAIMS[claim]
     tolerance = dist.tolerance(tolerance_sigmas)
-    level = plan_levels(statistic, k, first, maximum, alpha)[0] if level is None else level
-    sharp = min(sharp_at(statistic, k, alpha, maximum), maximum)
+    log_scale = dist.scale == "log"  # a loss's claims are planned under the loss families, as the report plans them
+    level = plan_levels(statistic, k, first, maximum, alpha, log_scale)[0] if level is None else level
+    sharp = min(sharp_at(statistic, k, alpha, maximum, log_scale), maximum)
     grid = [sharp] + [n for n in (12, 16, 20, 25, 30, 35, 40, 50, 60, 80, 100) if sharp < n <= maximum]
     rng = np.random.default_rng(_stream(seed, 16, round(shift * 100), k, distribution, claim, first, maximum))
 
