@@ -97,23 +97,18 @@ def _constant_rows(row: np.ndarray, n: int) -> np.ndarray:
     return np.tile(np.asarray(row, dtype=float), (n, 1))
 
 
-@_trivial("accuracy", MAJORITY_CLASS)
-def trivial_accuracy(y_train: np.ndarray, y_true: np.ndarray, num_classes: int) -> float:
-    """Accuracy of predicting the training split's majority class for every example of y_true (N,): the share of
-    that class in y_true."""
-    return accuracy(y_true, _constant_rows(np.eye(num_classes)[majority_class(y_train, num_classes)], len(y_true)))
+def _majority_class_score(metric: Callable[[np.ndarray, np.ndarray], float]):
+    """A classification metric of predicting the training split's majority class for every example of y_true (N,)
+    (for accuracy: that class's share of y_true), scored by the metric itself."""
+    def score(y_train: np.ndarray, y_true: np.ndarray, num_classes: int) -> float:
+        row = np.eye(num_classes)[majority_class(y_train, num_classes)]
+        return metric(y_true, _constant_rows(row, len(y_true)))
+
+    return score
 
 
-@_trivial("macro_f1", MAJORITY_CLASS)
-def trivial_macro_f1(y_train: np.ndarray, y_true: np.ndarray, num_classes: int) -> float:
-    """Macro-F1 of predicting the training split's majority class for every example (scored by macro_f1 itself)."""
-    return macro_f1(y_true, _constant_rows(np.eye(num_classes)[majority_class(y_train, num_classes)], len(y_true)))
-
-
-@_trivial("weighted_f1", MAJORITY_CLASS)
-def trivial_weighted_f1(y_train: np.ndarray, y_true: np.ndarray, num_classes: int) -> float:
-    """Weighted F1 of predicting the training split's majority class for every example (scored by weighted_f1)."""
-    return weighted_f1(y_true, _constant_rows(np.eye(num_classes)[majority_class(y_train, num_classes)], len(y_true)))
+for _name, _metric in (("accuracy", accuracy), ("macro_f1", macro_f1), ("weighted_f1", weighted_f1)):
+    _trivial(_name, MAJORITY_CLASS)(_majority_class_score(_metric))
 
 
 @_trivial("cross_entropy", CLASS_FREQUENCIES)

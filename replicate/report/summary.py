@@ -93,29 +93,26 @@ def claim_inputs(claim: dict, records: list[dict]) -> ClaimInputs:
     return column_inputs(records, metric_functions.column(claim["split"], claim["metric"]))
 
 
-def claim_verdict(claim: dict, values, report: dict, alpha: Optional[float] = None,
+def claim_verdict(claim: dict, inputs: ClaimInputs, report: dict, alpha: Optional[float] = None,
                   decide_repeats: bool = True) -> verdict.Verdict:
     """One claim against the achieved values (replicate.verdict.judge with the claim's settings); ``alpha``: the level
     (default 1 - report.confidence; a `repeats=auto` run passes its sequential nominal level).
 
-    ``values``: claim_inputs(claim, records) (every finished repeat's value, whether it learned, the trivial
-    predictor's value), or a plain list of values, for which whether each run learned is not known (None is passed).
-    judge also gets the claim's ``learned_only`` (the paper says it discarded runs that did not learn)."""
+    ``inputs``: claim_inputs(claim, records) (every finished repeat's value, whether it learned, the trivial
+    predictor's value). judge also gets the claim's ``learned_only`` (the paper says it discarded runs that did not
+    learn)."""
     column = metric_functions.column(claim["split"], claim["metric"])
     sample = claim["statistic"] == "sample"
-    if isinstance(values, ClaimInputs):
-        values, learned, failure_threshold = values.values, values.learned, values.failure_threshold
-    else:
-        values, learned, failure_threshold = list(values), None, None
     return verdict.judge(
-        claim["statistic"], tuple(claim["values"]) if sample else claim["value"], values, k=claim.get("k"),
+        claim["statistic"], tuple(claim["values"]) if sample else claim["value"], inputs.values, k=claim.get("k"),
         reported_std=claim.get("std"), higher_is_better=metric_functions.higher_is_better(column),
         alpha=1 - report["confidence"] if alpha is None else alpha,
         tolerance=claim.get("tolerance") or report["tolerance"],
         half_unit=0.0 if sample else verdict.printed_half_unit(claim["value"], claim.get("digits")),
         scale="log" if metric_functions.multiplicative(column) else "raw", bounds=metric_functions.bounds(column),
         decide_repeats=decide_repeats,
-        learned=learned, failure_threshold=failure_threshold, learned_only=bool(claim.get("learned_only") or False),
+        learned=inputs.learned, failure_threshold=inputs.failure_threshold,
+        learned_only=bool(claim.get("learned_only") or False),
     )
 
 
@@ -204,15 +201,14 @@ def _no_learning_why(learned: dict[str, Any]) -> str:
             "so there is no trained model to compare the claim with; see 'Runs that did not learn'")
 
 
-def _claim_entry(claim: dict, values, report: dict, counts: dict, learned: dict[str, Any],
+def _claim_entry(claim: dict, values: ClaimInputs, report: dict, counts: dict, learned: dict[str, Any],
                  result: Optional[verdict.Verdict] = None) -> dict[str, Any]:
-    """One claim's verdict (replicate.verdict) and what the report shows of it; ``values``: claim_inputs (or a
-    `repeats=auto` run's plain values); ``learned``: the did_not_learn block; ``result``: a verdict already made
+    """One claim's verdict (replicate.verdict) and what the report shows of it; ``values``: claim_inputs (a
+    `repeats=auto` run's too: the inputs of the look that decided the claim); ``learned``: the did_not_learn block; ``result``: a verdict already made
     (a `repeats=auto` run's, at the look that decided the claim). No run learned: no verdict, whatever was made."""
     column = metric_functions.column(claim["split"], claim["metric"])
     sample = claim["statistic"] == "sample"
-    # a repeats=auto verdict comes with the plain values it was made on: who learned among them is not known here
-    learned_count = sum(values.learned) if isinstance(values, ClaimInputs) else None
+    learned_count = sum(values.learned)
     entry = {
         "label": claim.get("label") or column,
         "column": column,
