@@ -38,11 +38,6 @@ class RunOutcome:
         return self.exit_status == 0
 
     @property
-    def nothing_learned(self) -> bool:
-        """No finished repeat learned on the headline column (every claim: no verdict)."""
-        return bool((self.summary.get("did_not_learn") or {}).get("none_learned"))
-
-    @property
     def exit_status(self) -> int:
         """0, REPEATS_FAILED_EXIT or NOTHING_LEARNED_EXIT (replicate.errors.run_exit_status)."""
         return run_exit_status(self.summary)

@@ -219,8 +219,7 @@ def _sharp(pivot: _Pivot, shift: float, alpha: float) -> tuple[float, float]:
     return power, pivot.width_factor(alpha)
 
 
-def _repeats_to_decide_normal(kind: str, n: int, k: int, shift: float, alpha: float, s: float,
-                              reported_std: Optional[float]) -> Optional[int]:
+def _repeats_to_decide_normal(kind: str, n: int, k: int, shift: float, alpha: float, s: float) -> Optional[int]:
     """Smallest n' > n at which the normal-theory check would be sharp enough, the spread staying what it is now."""
     candidates = sorted({max(n + 1, int(round(n * 1.15 ** j))) for j in range(1, 80)} | set(range(n + 1, n + 40)))
     for m in candidates:
@@ -228,7 +227,7 @@ def _repeats_to_decide_normal(kind: str, n: int, k: int, shift: float, alpha: fl
             break
         if kind == "best" and m > 2000:
             return None
-        power, width = _sharp(_pivot(kind, m, k, s, reported_std), shift, alpha)
+        power, width = _sharp(_pivot(kind, m, k, s), shift, alpha)
         if power >= POWER_TARGET or width <= WIDTH_FACTOR_MAX:
             return int(m)
     return None
@@ -589,7 +588,7 @@ def _repeats_to_decide(law, kind: str, n: int, k: int, shift: float, alpha: floa
     for size in range(n + 1, family.TABLE_MAX_N + 1):
         if law.power(size, alpha, shift) >= POWER_TARGET or law.width_factor(size, alpha) <= WIDTH_FACTOR_MAX:
             return size
-    return _repeats_to_decide_normal(kind, max(n, family.TABLE_MAX_N), k, shift, alpha, s, None)
+    return _repeats_to_decide_normal(kind, max(n, family.TABLE_MAX_N), k, shift, alpha, s)
 
 
 @dataclass(frozen=True)
